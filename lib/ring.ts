@@ -1,0 +1,63 @@
+/**
+ * Fixed-capacity FIFO of event lines that drops the oldest entry when full.
+ * Preallocated once, so a push is an index bump and a store: no allocation,
+ * no resizing under a flood. `push` returns true when it had to drop.
+ */
+export class Ring<T> {
+  private readonly buf: Array<T | undefined>
+  private head = 0 // index of the oldest entry
+  private len = 0
+
+  constructor (readonly capacity: number) {
+    this.buf = new Array<T | undefined>(capacity).fill(undefined)
+  }
+
+  get size (): number {
+    return this.len
+  }
+
+  /** Appends; when full, overwrites the oldest and returns true. */
+  push (item: T): boolean {
+    const cap = this.capacity
+    if (this.len < cap) {
+      this.buf[(this.head + this.len) % cap] = item
+      this.len++
+      return false
+    }
+    this.buf[this.head] = item
+    this.head = (this.head + 1) % cap
+    return true
+  }
+
+  /** Removes and returns up to `max` of the oldest entries, in order. */
+  shift (max: number): T[] {
+    const n = Math.min(max, this.len)
+    const out = new Array<T>(n)
+    const cap = this.capacity
+    for (let i = 0; i < n; i++) {
+      const idx = (this.head + i) % cap
+      out[i] = this.buf[idx] as T
+      this.buf[idx] = undefined
+    }
+    this.head = (this.head + n) % cap
+    this.len -= n
+    return out
+  }
+
+  /** Puts entries back at the front (a batch that will be retried), keeping the newest when over capacity. Returns how many were dropped. */
+  unshift (items: readonly T[]): number {
+    const cap = this.capacity
+    let dropped = 0
+    for (let i = items.length - 1; i >= 0; i--) {
+      if (this.len >= cap) {
+        // Full: the returned batch is older than everything queued, so it loses.
+        dropped += i + 1
+        break
+      }
+      this.head = (this.head - 1 + cap) % cap
+      this.buf[this.head] = items[i]
+      this.len++
+    }
+    return dropped
+  }
+}

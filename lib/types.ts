@@ -1,0 +1,196 @@
+// Public types of appfirewall-fastify. Kept free of typebox imports on purpose:
+// a consumer compiling with `module: node16` and `skipLibCheck: false` would
+// otherwise fail on the ESM-only typebox declarations (TS1479).
+import type { FastifyRequest } from 'fastify'
+
+/** Outcome of classifying a 404 path. */
+export type Classification = 'scanner' | 'benign-miss' | 'unknown'
+
+export type Mode = 'ship' | 'local' | 'off'
+export type OnErrorMode = 'ignore' | 'warn' | 'raise'
+export type BreakerState = 'closed' | 'open' | 'half_open'
+
+export interface RateLimitRule {
+  /** Hits allowed per window before the IP is over its limit. */
+  max: number
+  /** Window length in milliseconds. */
+  windowMs: number
+}
+
+/** Information handed to `onLimited` once per block. */
+export interface LimitedInfo {
+  /** Class whose limit was passed, e.g. `"scanner"`. */
+  classification: Classification
+  /** Hits counted in the current window. */
+  count: number
+  /** The limit that was passed. */
+  max: number
+  /** Milliseconds until the window ends and the block lifts. */
+  retryAfterMs: number
+  /** True when `enforceRateLimit` is on and the IP now gets 429. */
+  enforced: boolean
+  /** The key the IP is counted under (an IPv6 client is counted per /64). */
+  key: string
+}
+
+/**
+ * Minimal shape of the ioredis client the shared store needs. Any ioredis 5
+ * `Redis` instance satisfies it; declared here so that the package's types do
+ * not require ioredis to be installed.
+ */
+export interface RedisLike {
+  eval: (...args: any[]) => Promise<unknown>
+  duplicate: (...args: any[]) => RedisLike
+  [key: string]: any
+}
+
+export interface AppFirewallOptions {
+  /** Bearer token for the ingest. Falls back to `APPFIREWALL_API_KEY`. */
+  apiKey?: string
+  /** Ingest URL. Falls back to `APPFIREWALL_ENDPOINT`. */
+  endpoint?: string
+  /** Tag added to every event as `environment`. */
+  environment?: string
+  /** `ship` (default) POSTs batches, `local` appends NDJSON to a file, `off` does nothing. */
+  mode?: Mode
+  /** NDJSON file for `local` mode (required there). */
+  localLogPath?: string
+  /** Peers whose forwarding headers are believed: `"cloudflare"` and/or CIDRs or bare IPs. */
+  trustedProxies?: string[]
+  /** Classify 404s (default true). */
+  classify404?: boolean
+  /** Per-class limits, counted per client IP. Default `{ scanner: { max: 10, windowMs: 60000 } }`. */
+  rateLimit?: Partial<Record<Classification, RateLimitRule>>
+  /** Answer 429 to an IP over its limit (default false: shadow mode, events carry `would_block`). */
+  enforceRateLimit?: boolean
+  /** With enforcement on: block only requests that would 404 (`"not-found"`, default) or every route (`"all"`). */
+  enforceScope?: 'not-found' | 'all'
+  /** CIDRs or bare IPs that are never counted nor blocked. */
+  allowList?: string[]
+  /** Return true to leave a request alone: no event, never counted, never blocked. */
+  skip?: (request: FastifyRequest) => boolean
+  /** Called once per block; may throw without harm. */
+  onLimited?: (ip: string, info: LimitedInfo) => void
+  /** Most client keys the in-process limiter tracks (default 100000). */
+  maxTrackedIps?: number
+  /** ioredis client for limit counters shared by many instances. */
+  redis?: RedisLike
+  /** Key prefix in Redis (default `"afw:"`). */
+  redisKeyPrefix?: string
+  /** What to do with the plugin's own errors (default `"ignore"`). */
+  onError?: OnErrorMode
+  /** Refresh Cloudflare's ranges this often, in ms (default 24 h; 0 turns refresh off). */
+  cloudflareRefreshMs?: number
+  /** Where Cloudflare's ranges are fetched from (default Cloudflare's API). */
+  cloudflareRangesUrl?: string
+  /** Events held in memory before the oldest are dropped (default 10000). */
+  queueSize?: number
+  /** Most events per batch (default 500). */
+  batchSize?: number
+  /** Send a partial batch after this many ms (default 2000). */
+  flushIntervalMs?: number
+  /** Timeout of one POST in ms (default 5000). */
+  requestTimeoutMs?: number
+  /** How long a failing batch is retried, in ms (default 30000). */
+  retryDeadlineMs?: number
+  /** Upper bound applied to an ingest's `Retry-After`, in ms (default 300000). */
+  maxRetryAfterMs?: number
+  /** Retryable failures in a row that open the circuit breaker (default 5). */
+  breakerThreshold?: number
+  /** How long the breaker stays open before one probe batch, in ms (default 30000). */
+  breakerCooldownMs?: number
+  /** How long `app.close()` keeps flushing, in ms (default 5000). */
+  closeGraceMs?: number
+  /** gzip level of a batch, 0-9 (default 1). */
+  gzipLevel?: number
+}
+
+/** Options after defaults, env fallbacks and validation. The key is never included. */
+export interface ResolvedOptions {
+  readonly mode: Mode
+  readonly endpoint: string
+  readonly hasApiKey: boolean
+  readonly environment: string | undefined
+  readonly localLogPath: string | undefined
+  readonly trustedProxies: readonly string[]
+  readonly classify404: boolean
+  readonly rateLimit: Readonly<Partial<Record<Classification, Readonly<RateLimitRule>>>>
+  readonly enforceRateLimit: boolean
+  readonly enforceScope: 'not-found' | 'all'
+  readonly allowList: readonly string[]
+  readonly maxTrackedIps: number
+  readonly redisKeyPrefix: string
+  readonly sharedStore: boolean
+  readonly onError: OnErrorMode
+  readonly cloudflareRefreshMs: number
+  readonly cloudflareRangesUrl: string
+  readonly queueSize: number
+  readonly batchSize: number
+  readonly flushIntervalMs: number
+  readonly requestTimeoutMs: number
+  readonly retryDeadlineMs: number
+  readonly maxRetryAfterMs: number
+  readonly breakerThreshold: number
+  readonly breakerCooldownMs: number
+  readonly closeGraceMs: number
+  readonly gzipLevel: number
+}
+
+export interface DroppedCounts {
+  /** Oldest events pushed out of a full queue. */
+  overflow: number
+  /** Batches the ingest refused with a non-retryable status (events counted). */
+  rejected: number
+  /** Events given up after the retry deadline or while the breaker was open. */
+  breaker: number
+  /** Events still queued when the close grace period ran out. */
+  shutdown: number
+  /** Events that could not be serialised. */
+  serialization: number
+  /** Local mode: events whose write to the file failed. */
+  io: number
+}
+
+export interface AppFirewallStats {
+  mode: Mode
+  /** Events handed to the queue. Always emitted = sent + dropped + queued + inFlight. */
+  emitted: number
+  sent: number
+  dropped: DroppedCounts
+  /** Batches sent successfully. */
+  batches: number
+  /** Failed send attempts (any reason). */
+  failures: number
+  breaker: BreakerState
+  /** Events waiting in the queue. */
+  queued: number
+  /** Events in a batch that is being sent. */
+  inFlight: number
+  /** HTTP status of the last response from the ingest, or null. */
+  lastStatus: number | null
+  /** RFC 3339 time of the last send attempt, or null. */
+  lastSendAt: string | null
+}
+
+/** Decorates `app.appfirewall`. */
+export interface AppFirewallInstance {
+  /** A snapshot of the counters. */
+  stats: () => AppFirewallStats
+  /** Resolves true once everything queued has been sent or dropped, false on timeout. Never rejects. */
+  flush: (timeoutMs?: number) => Promise<boolean>
+  /** The resolved options (without the key). */
+  readonly options: ResolvedOptions
+}
+
+/** Plain JSON-able field values accepted by `record()` (anything else is stringified). */
+export type EventFields = Record<string, unknown>
+
+/** Decorates `request.appfirewall`; never null, also in `off` mode. */
+export interface AppFirewallRequest {
+  /** Resolved client IP in canonical form (`0.0.0.0` when the peer is unknown). */
+  readonly ip: string
+  /** Classification of a 404, set after the response. */
+  readonly classification: Classification | undefined
+  /** Records an app-layer event tied to this request. Never throws. */
+  record: (event: string, fields?: EventFields) => void
+}
