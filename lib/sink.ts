@@ -1,5 +1,3 @@
-import type { Counters } from './counters'
-
 /**
  * Where finished event lines go. Implemented by the HTTP shipper (`ship`
  * mode) and the file writer (`local` mode). The plugin only talks to this.
