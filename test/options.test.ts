@@ -1,0 +1,132 @@
+import { test } from 'tap'
+import Fastify from 'fastify'
+import appFirewall from '../lib/index'
+import { FST_APPFIREWALL_INVALID_OPTIONS } from '../lib/errors'
+import { logCapture, pluginLogs, tempDir } from './fixtures/helpers'
+
+async function registerError (opts: unknown): Promise<Error & { code?: string }> {
+  const app = Fastify()
+  try {
+    await app.register(appFirewall, opts as any)
+    await app.ready()
+  } catch (err) {
+    return err as Error & { code?: string }
+  } finally {
+    await app.close().catch(() => {})
+  }
+  throw new Error('register did not fail')
+}
+
+const cases: Array<[string, unknown, RegExp]> = [
+  ['an unknown mode', { mode: 'loud' }, /"mode" must be "ship", "local" or "off", got "loud"/],
+  ['a zero limit', { mode: 'off', rateLimit: { scanner: { max: 0, windowMs: 1000 } } }, /"rateLimit" must be .*integers >= 1, got .*"max":0/],
+  ['a negative window', { mode: 'off', rateLimit: { scanner: { max: 5, windowMs: -1 } } }, /"rateLimit" must be .*"windowMs":-1/],
+  ['an invalid CIDR in trustedProxies', { mode: 'off', trustedProxies: ['cloudflare', '10.0.0.0/33'] }, /"trustedProxies" must be .*10\.0\.0\.0\/33/],
+  ['a hostname in trustedProxies', { mode: 'off', trustedProxies: ['lb.internal'] }, /"trustedProxies" .*lb\.internal/],
+  ['an invalid CIDR in allowList', { mode: 'off', allowList: ['1.2.3'] }, /"allowList" .*1\.2\.3/],
+  ['local mode without a path', { mode: 'local' }, /"localLogPath" is required when mode is "local"/],
+  ['an endpoint that is not http(s)', { apiKey: 'k', endpoint: 'ftp://ingest.example/v1' }, /"endpoint" must be an http\(s\) URL, got "ftp:\/\/ingest.example\/v1"/],
+  ['an endpoint that is not a URL', { apiKey: 'k', endpoint: 'not a url' }, /"endpoint" must be an http\(s\) URL, got "not a url"/],
+  ['a wrong type', { mode: 'off', classify404: 'yes' }, /"classify404" must be a boolean, got "yes"/],
+  ['a string where a number is expected', { mode: 'off', queueSize: '10' }, /"queueSize" must be an integer >= 1, got "10"/],
+  ['skip that is not a function', { mode: 'off', skip: true }, /"skip" must be a function/],
+  ['an unknown option', { mode: 'off', trustedProxy: ['1.2.3.4'] }, /unknown option "trustedProxy"/],
+  ['an unknown rate limit class', { mode: 'off', rateLimit: { bots: { max: 1, windowMs: 1 } } }, /unknown key "bots" in "rateLimit"/],
+  ['a gzip level out of range', { mode: 'off', gzipLevel: 12 }, /"gzipLevel" must be an integer from 0 to 9, got 12/]
+]
+
+for (const [what, opts, message] of cases) {
+  test(`register fails with a coded error naming the option for ${what}`, async (t) => {
+    const err = await registerError(opts)
+    t.equal(err.code, FST_APPFIREWALL_INVALID_OPTIONS)
+    t.match(err.message, message)
+  })
+}
+
+test('register lists every bad option at once', async (t) => {
+  const err = await registerError({ mode: 'loud', batchSize: 0, onError: 'shout' })
+  t.equal(err.code, FST_APPFIREWALL_INVALID_OPTIONS)
+  t.match(err.message, /"mode"/)
+  t.match(err.message, /"batchSize"/)
+  t.match(err.message, /"onError"/)
+})
+
+test('an endpoint from APPFIREWALL_ENDPOINT is validated too', async (t) => {
+  const saved = process.env.APPFIREWALL_ENDPOINT
+  process.env.APPFIREWALL_ENDPOINT = 'mailto:x@y'
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.APPFIREWALL_ENDPOINT
+    else process.env.APPFIREWALL_ENDPOINT = saved
+  })
+  const err = await registerError({ apiKey: 'k' })
+  t.match(err.message, /from APPFIREWALL_ENDPOINT/)
+})
+
+test('defaults are applied and the resolved options never carry the key', async (t) => {
+  const app = Fastify()
+  await app.register(appFirewall, { apiKey: 'afw_live_secret', cloudflareRefreshMs: 0 })
+  await app.ready()
+  t.teardown(() => app.close())
+  const o = app.appfirewall.options
+  t.equal(o.mode, 'ship')
+  t.equal(o.endpoint, 'https://ingest.appfirewall.io/v1/events')
+  t.same(o.trustedProxies, ['cloudflare'])
+  t.same(o.rateLimit, { scanner: { max: 10, windowMs: 60000 } })
+  t.equal(o.enforceRateLimit, false)
+  t.equal(o.onError, 'ignore')
+  t.equal(o.queueSize, 10000)
+  t.equal(o.batchSize, 500)
+  t.equal(o.flushIntervalMs, 2000)
+  t.equal(o.closeGraceMs, 5000)
+  t.equal(o.hasApiKey, true)
+  t.ok(Object.isFrozen(o))
+  t.notMatch(JSON.stringify(o), /afw_live_secret/)
+})
+
+test('APPFIREWALL_API_KEY and APPFIREWALL_ENDPOINT are used when the options omit them', async (t) => {
+  const saved = { key: process.env.APPFIREWALL_API_KEY, ep: process.env.APPFIREWALL_ENDPOINT }
+  process.env.APPFIREWALL_API_KEY = 'from-env'
+  process.env.APPFIREWALL_ENDPOINT = 'http://127.0.0.1:9/v1/events'
+  t.teardown(() => {
+    for (const [k, v] of [['APPFIREWALL_API_KEY', saved.key], ['APPFIREWALL_ENDPOINT', saved.ep]] as const) {
+      if (v === undefined) delete process.env[k]
+      else process.env[k] = v
+    }
+  })
+  const app = Fastify()
+  await app.register(appFirewall, { cloudflareRefreshMs: 0, closeGraceMs: 0 })
+  await app.ready()
+  t.equal(app.appfirewall.options.mode, 'ship')
+  t.equal(app.appfirewall.options.hasApiKey, true)
+  t.equal(app.appfirewall.options.endpoint, 'http://127.0.0.1:9/v1/events')
+  await app.close()
+})
+
+test('ship mode without a key switches the plugin off with exactly one warning', async (t) => {
+  const saved = process.env.APPFIREWALL_API_KEY
+  delete process.env.APPFIREWALL_API_KEY
+  t.teardown(() => { if (saved !== undefined) process.env.APPFIREWALL_API_KEY = saved })
+  const { stream, lines } = logCapture()
+  const app = Fastify({ logger: { level: 'info', stream } })
+  await app.register(appFirewall)
+  app.get('/', async (req) => ({ ip: req.appfirewall.ip }))
+  for (let i = 0; i < 5; i++) {
+    const res = await app.inject({ url: '/', remoteAddress: '203.0.113.9' })
+    t.equal(res.statusCode, 200)
+    t.same(res.json(), { ip: '203.0.113.9' })
+  }
+  t.equal(app.appfirewall.options.mode, 'off')
+  t.equal(app.appfirewall.stats().emitted, 0)
+  const warnings = pluginLogs(lines)
+  t.equal(warnings.length, 1)
+  t.match(warnings[0]?.msg, /needs apiKey/)
+  await app.close()
+})
+
+test('Fastify\'s own plugin options (prefix, logLevel) are not rejected', async (t) => {
+  const app = Fastify()
+  await app.register(appFirewall, { mode: 'local', localLogPath: tempDir() + '/e.ndjson', logLevel: 'warn', prefix: '/x' } as any)
+  await app.ready()
+  t.equal(app.appfirewall.options.mode, 'local')
+  await app.close()
+})

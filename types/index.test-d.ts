@@ -1,0 +1,63 @@
+import Fastify, { type FastifyRequest } from 'fastify'
+import { expectAssignable, expectError, expectType } from 'tsd'
+import appFirewall, {
+  appFirewall as named,
+  record,
+  classifyPath,
+  type AppFirewallOptions,
+  type AppFirewallStats,
+  type Classification,
+  type ResolvedOptions
+} from '..'
+
+const app = Fastify()
+
+// register accepts good options...
+app.register(appFirewall, { apiKey: 'afw_live_x' })
+app.register(appFirewall, {
+  mode: 'local',
+  localLogPath: '/tmp/events.ndjson',
+  trustedProxies: ['cloudflare', '10.0.0.0/8', '2001:db8::/32'],
+  rateLimit: { scanner: { max: 5, windowMs: 60_000 } },
+  enforceRateLimit: true,
+  enforceScope: 'all',
+  allowList: ['192.0.2.1'],
+  skip: (request) => request.url === '/health',
+  onLimited: (ip, info) => { expectType<string>(ip); expectType<number>(info.retryAfterMs) },
+  onError: 'warn',
+  environment: 'prod'
+})
+app.register(named, { mode: 'off' })
+app.register(appFirewall.default, { mode: 'off' })
+app.register(appFirewall)
+
+// ...and rejects bad ones.
+expectError(app.register(appFirewall, { mode: 'loud' }))
+expectError(app.register(appFirewall, { endpoint: 42 }))
+expectError(app.register(appFirewall, { trustedProxy: ['x'] }))
+expectError(app.register(appFirewall, { rateLimit: { scanner: { max: '10', windowMs: 1 } } }))
+expectError(app.register(appFirewall, { onError: 'explode' }))
+
+// request.appfirewall is typed and never null.
+app.get('/', async (request: FastifyRequest) => {
+  expectType<string>(request.appfirewall.ip)
+  expectType<Classification | undefined>(request.appfirewall.classification)
+  expectType<void>(request.appfirewall.record('auth.login_failed', { user: 'x' }))
+  expectType<void>(request.appfirewall.record('no.fields'))
+  expectError(request.appfirewall.record())
+  return 'ok'
+})
+
+// app.appfirewall is typed.
+expectType<AppFirewallStats>(app.appfirewall.stats())
+expectType<Promise<boolean>>(app.appfirewall.flush())
+expectType<Promise<boolean>>(app.appfirewall.flush(1000))
+expectType<ResolvedOptions>(app.appfirewall.options)
+expectType<number>(app.appfirewall.stats().dropped.overflow)
+expectError(app.appfirewall.options.apiKey)
+
+// named helpers
+expectType<void>(record('x'))
+expectType<void>(record('x', { a: 1 }))
+expectType<Classification>(classifyPath('/.env'))
+expectAssignable<AppFirewallOptions>({ mode: 'ship', apiKey: 'k' })
