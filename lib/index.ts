@@ -8,7 +8,7 @@ import { Counters } from './counters'
 import { RequestContext, storage, record, type CustomRecorder } from './context'
 import { httpRequestLine, customLine, environmentSuffix } from './event-line'
 import { compileTrustedProxies, resolveClientIp, setCloudflareRanges, type ClientIpResult } from './client-ip'
-import { CidrSet } from './cidr'
+import { CidrSet, checkCidrs } from './cidr'
 import { startCloudflareRefresh } from './cloudflare-refresh'
 import { classifyPath, classifyPathVerdict } from './classify'
 import { classifyUserAgent } from './user-agent'
@@ -47,14 +47,7 @@ function header (value: string | string[] | undefined): string | undefined {
 
 const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewallPlugin (fastify, rawOpts) {
   const log = fastify.log.child({ plugin: 'appfirewall-fastify' })
-  const resolved = resolveOptions(rawOpts, process.env, (list) => {
-    try {
-      CidrSet.parse(list)
-      return null
-    } catch (err) {
-      return (err as Error).message
-    }
-  })
+  const resolved = resolveOptions(rawOpts, process.env, checkCidrs)
   const faults = (rawOpts as { [kFaults]?: FaultInjection } | undefined)?.[kFaults]
   const guard = new Guard(resolved.options.onError, log, faults)
   const slog: SinkLogger = {

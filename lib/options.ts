@@ -57,6 +57,7 @@ type AssertTrue<T extends true> = T
 export type SchemaMatchesPublicType = AssertTrue<Same<Static<typeof OptionsSchema>, AppFirewallOptions>>
 
 const validator = Compile(OptionsSchema)
+const propertyValidators = new Map(Object.entries(OptionsSchema.properties).map(([name, schema]) => [name, Compile(schema)]))
 
 /** What each option accepts, for error messages a person can act on. */
 const ALLOWED: Record<string, string> = {
@@ -124,13 +125,6 @@ function isHttpUrl (value: string): boolean {
   }
 }
 
-/** Top-level option an error path points at, e.g. "/rateLimit/scanner/max" -> "rateLimit". */
-function optionOf (instancePath: string): string {
-  const rest = instancePath.slice(1)
-  const slash = rest.indexOf('/')
-  return slash === -1 ? rest : rest.slice(0, slash)
-}
-
 /**
  * Validates and defaults the user's options (env fallbacks for the key and
  * endpoint). Throws one FST_APPFIREWALL_INVALID_OPTIONS error naming every bad
@@ -156,24 +150,21 @@ export function resolveOptions (
 
   const problems: string[] = []
   if (!validator.Check(opts)) {
-    const seen = new Set<string>()
-    for (const err of validator.Errors(opts)) {
-      if (err.keyword === 'additionalProperties') {
-        const extra = (err.params as { additionalProperties?: string[] }).additionalProperties ?? []
-        for (const name of extra) {
-          const where = err.instancePath === '' ? name : `${optionOf(err.instancePath)}.${name}`
-          if (seen.has(where)) continue
-          seen.add(where)
-          problems.push(err.instancePath === ''
-            ? `unknown option "${name}" (known: ${Object.keys(ALLOWED).join(', ')})`
-            : `unknown key "${name}" in "${optionOf(err.instancePath)}": ${ALLOWED[optionOf(err.instancePath)] ?? ''}`)
-        }
+    // TypeBox caps the errors it reports, so each option is checked on its
+    // own: the message then names every bad option, not just the first few.
+    for (const name of Object.keys(opts)) {
+      const check = propertyValidators.get(name)
+      if (check === undefined) {
+        problems.push(`unknown option "${name}" (known: ${[...propertyValidators.keys()].join(', ')})`)
         continue
       }
-      const name = optionOf(err.instancePath)
-      if (name === '' || seen.has(name) || !(name in ALLOWED)) continue
-      seen.add(name)
-      problems.push(`"${name}" must be ${ALLOWED[name]}, got ${show(opts[name])}`)
+      const value = opts[name]
+      if (value === undefined || check.Check(value)) continue
+      const extra = check.Errors(value).find((e) => e.keyword === 'additionalProperties')
+      const keys = (extra?.params as { additionalProperties?: string[] } | undefined)?.additionalProperties
+      problems.push(keys !== undefined && keys.length > 0
+        ? `unknown key "${keys.join('", "')}" in "${name}": ${ALLOWED[name] ?? ''}`
+        : `"${name}" must be ${ALLOWED[name] ?? 'valid'}, got ${show(value)}`)
     }
     if (problems.length === 0) problems.push('options do not match the schema')
     throw invalidOptions(problems)

@@ -99,7 +99,7 @@ export function sanitizeFields (fields: unknown): Record<string, unknown> {
     if (typeof fields !== 'object' || Array.isArray(fields)) {
       return { value: sanitizeValue(fields, 1, []) }
     }
-    return sanitizeObject(fields as Record<string, unknown>, 0, [fields])
+    return sanitizeObject(fields as Record<string, unknown>, 1, [fields])
   } catch {
     return { error: '[Unreadable]' }
   }
