@@ -5,12 +5,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import fp from 'fastify-plugin'
 import { resolveOptions } from './options'
 import { Counters } from './counters'
-import { RequestContext, storage, record, type CustomRecorder } from './context'
+import { RequestContext, storage, record as recordEvent, type CustomRecorder } from './context'
 import { httpRequestLine, customLine, environmentSuffix } from './event-line'
 import { compileTrustedProxies, resolveClientIp, setCloudflareRanges, type ClientIpResult } from './client-ip'
 import { CidrSet, checkCidrs } from './cidr'
 import { startCloudflareRefresh } from './cloudflare-refresh'
-import { classifyPath, classifyPathVerdict } from './classify'
+import { classifyPath as classify, classifyPathVerdict } from './classify'
 import { classifyUserAgent } from './user-agent'
 import { FileSink } from './sink-file'
 import { Shipper } from './shipper'
@@ -346,6 +346,11 @@ type AppFirewallPlugin = FastifyPluginAsync<AppFirewallOptions> & {
   record: (event: string, fields?: EventFields) => void
   classifyPath: (path: string) => Classification
 }
+
+// Plain local bindings: tsc would emit imported names as `module_1.name`,
+// which the ESM named-export detection below cannot see through.
+const record = recordEvent
+const classifyPath = classify
 
 const appFirewall = fp(plugin, { fastify: '5.x', name: 'appfirewall-fastify' }) as AppFirewallPlugin
 appFirewall.default = appFirewall
