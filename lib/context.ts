@@ -31,8 +31,10 @@ export class RequestContext implements EventSource, AppFirewallRequest {
   blocked = false
   /** skip(request) said to leave this request alone. */
   skipped = false
-  /** Limiter key (IPv4, or IPv6 /64), undefined when never counted. */
+  /** Limiter key (IPv4, or IPv6 /64), computed on first need. */
   key: string | undefined = undefined
+  /** Allow-listed: never counted nor blocked. */
+  uncounted = false
 
   constructor (
     readonly recorder: CustomRecorder | undefined,

@@ -146,6 +146,15 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
     if (ctx.ua !== undefined) ctx.uaClass = classifyUserAgent(ctx.ua)
   }
 
+  /** The key an IP is counted under, or undefined when it is never counted (allowList, unknown peer). */
+  function limitKey (ctx: RequestContext): string | undefined {
+    if (ctx.key === undefined && !ctx.uncounted) {
+      if (allowList?.has(ctx.ip) === true) ctx.uncounted = true
+      else ctx.key = limiterKey(ctx.ip)
+    }
+    return ctx.key
+  }
+
   const recorder: CustomRecorder | undefined = sink === undefined
     ? undefined
     : {
@@ -216,18 +225,23 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
       guard.fault('ip')
       fillContext(ctx, raw)
       if (skip !== undefined && guard.call(skip, request)) ctx.skipped = true
-      else if (limiter !== undefined && !(allowList?.has(ctx.ip) ?? false)) ctx.key = limiterKey(ctx.ip)
-      if (enforce && ctx.key !== undefined && (enforceAll || request.is404)) {
-        const ms = (limiter as RateLimiter).blockedFor(ctx.key, Date.now())
-        if (ms > 0) {
-          ctx.blocked = true
-          const secs = Math.max(1, Math.ceil(ms / 1000))
-          reply.code(429).header('retry-after', String(secs)).send({
-            statusCode: 429,
-            error: 'Too Many Requests',
-            message: `Rate limit exceeded, retry in ${secs} seconds`
-          })
-          return
+      // Enforcement costs nothing while no IP is blocked anywhere: the key is
+      // built only when there is a block it could match.
+      else if (enforce && (enforceAll || request.is404)) {
+        const now = Date.now()
+        if ((limiter as RateLimiter).anyBlocked(now)) {
+          const key = limitKey(ctx)
+          const ms = key === undefined ? 0 : (limiter as RateLimiter).blockedFor(key, now)
+          if (ms > 0) {
+            ctx.blocked = true
+            const secs = Math.max(1, Math.ceil(ms / 1000))
+            reply.code(429).header('retry-after', String(secs)).send({
+              statusCode: 429,
+              error: 'Too Many Requests',
+              message: `Rate limit exceeded, retry in ${secs} seconds`
+            })
+            return
+          }
         }
       }
     } catch (err) {
@@ -256,8 +270,11 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
           const verdict = classifyPathVerdict(ctx.url)
           ctx.classification = verdict.classification
           ctx.rule = verdict.rule
-          if (ctx.key !== undefined && (limiter as RateLimiter).hit(ctx.key, ctx.ip, verdict.classification, now) > 0 && !enforce) {
-            ctx.wouldBlock = true
+          if (limiter !== undefined && limiter.counts(verdict.classification)) {
+            const key = limitKey(ctx)
+            if (key !== undefined && limiter.hit(key, ctx.ip, verdict.classification, now) > 0 && !enforce) {
+              ctx.wouldBlock = true
+            }
           }
         }
         guard.fault('event')

@@ -189,8 +189,8 @@ export function resolveOptions (
   const allowList = o.allowList ?? []
   const badAllow = checkCidrs(allowList)
   if (badAllow !== null) problems.push(`"allowList" must be ${ALLOWED.allowList}: ${badAllow}`)
-  if (o.redis !== undefined && typeof o.redis.eval !== 'function') {
-    problems.push(`"redis" must be ${ALLOWED.redis}, got an object without eval()`)
+  if (o.redis !== undefined && (typeof o.redis.eval !== 'function' || typeof o.redis.duplicate !== 'function')) {
+    problems.push(`"redis" must be ${ALLOWED.redis}, got an object without eval() and duplicate()`)
   }
   if (problems.length > 0) throw invalidOptions(problems)
 

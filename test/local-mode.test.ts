@@ -79,9 +79,17 @@ test('off mode adds no hooks yet request.appfirewall has ip and a no-op record',
   t.same(res.json(), { ip: '192.0.2.1' })
   t.notMatch(app.printRoutes({ includeHooks: true, commonPrefix: false }), /onRequest|onResponse|preHandler/)
   t.same(app.appfirewall.stats(), {
-    mode: 'off', emitted: 0, sent: 0,
+    mode: 'off',
+    emitted: 0,
+    sent: 0,
     dropped: { overflow: 0, rejected: 0, breaker: 0, shutdown: 0, serialization: 0, io: 0 },
-    batches: 0, failures: 0, breaker: 'closed', queued: 0, inFlight: 0, lastStatus: null, lastSendAt: null
+    batches: 0,
+    failures: 0,
+    breaker: 'closed',
+    queued: 0,
+    inFlight: 0,
+    lastStatus: null,
+    lastSendAt: null
   })
   await app.close()
 })

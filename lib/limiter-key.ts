@@ -1,0 +1,74 @@
+/**
+ * The key a client is rate limited under: an IPv4 address as it is, an IPv6
+ * address by its /64 prefix (one subscriber or one server usually owns a whole
+ * /64, so counting single addresses would let an attacker rotate through 2^64
+ * of them), and `undefined` for a missing peer (`0.0.0.0`) or the unspecified
+ * address, which must never be counted as if it were one client.
+ *
+ * Pure string work on the canonical form the IP resolver produces (dotted
+ * quad, RFC 5952 IPv6): no parsing library on the request path. An IPv4
+ * address is returned as the same string, so the common case allocates
+ * nothing.
+ */
+export function limiterKey (ip: string): string | undefined {
+  if (ip.indexOf(':') === -1) {
+    return ip === '0.0.0.0' || ip === '' ? undefined : ip
+  }
+  if (ip === '::') return undefined
+
+  // `head` is the text of the first four groups (zero groups at its end may
+  // be left out: they are dropped below anyway).
+  let head: string
+  const dc = ip.indexOf('::')
+  if (dc === -1) {
+    head = ip.slice(0, colonAfter(ip, 0, 4))
+  } else {
+    const leftGroups = dc === 0 ? 0 : count(ip, 0, dc) + 1
+    if (leftGroups >= 4) {
+      head = ip.slice(0, colonAfter(ip, 0, 4))
+    } else {
+      const rs = dc + 2
+      // An embedded dotted quad (e.g. 64:ff9b::1.2.3.4) fills two groups.
+      const rightGroups = rs === ip.length ? 0 : count(ip, rs, ip.length) + 1 + (ip.indexOf('.', rs) === -1 ? 0 : 1)
+      const zeros = 8 - leftGroups - rightGroups
+      const need = 4 - leftGroups
+      if (zeros >= need) {
+        head = ip.slice(0, dc)
+      } else {
+        // The compressed run ends inside the first four groups: spell it out.
+        head = (dc === 0 ? '' : ip.slice(0, dc + 1)) + '0:'.repeat(zeros) + ip.slice(rs, colonAfter(ip, rs, need - zeros))
+      }
+    }
+  }
+  return prefix64(head)
+}
+
+/** Index of the `n`-th colon at or after `from`, or the string's length when there are fewer. */
+function colonAfter (s: string, from: number, n: number): number {
+  let i = from - 1
+  for (let k = 0; k < n; k++) {
+    i = s.indexOf(':', i + 1)
+    if (i === -1) return s.length
+  }
+  return i
+}
+
+function count (s: string, from: number, to: number): number {
+  let c = 0
+  for (let i = from; i < to; i++) if (s.charCodeAt(i) === 58) c++
+  return c
+}
+
+/**
+ * RFC 5952 text of `head::/64`. The last four groups are zero, so that run is
+ * always the longest and is the one compressed; it swallows any zero groups
+ * at the end of the first four.
+ */
+function prefix64 (head: string): string {
+  let end = head.length
+  // Drop trailing groups that are exactly "0" (":0", or a lone "0" at the start).
+  while (end >= 2 && head.charCodeAt(end - 1) === 48 && head.charCodeAt(end - 2) === 58) end -= 2
+  if (end === 1 && head.charCodeAt(0) === 48) end = 0
+  if (end === 0) return '::/64'
+  return (end === head.length ? head : head.slice(0, end)) + '::/64'
+}

@@ -1,0 +1,297 @@
+import { test } from 'tap'
+import ipaddr from 'ipaddr.js'
+import { limiterKey } from '../lib/limiter-key'
+import { RateLimiter, type RateLimiterOptions } from '../lib/rate-limiter'
+import { LocalStore } from '../lib/store-local'
+import { estimate, windowStart } from '../lib/limit-store'
+import type { LimitedInfo } from '../lib/types'
+
+const MIN = 60_000
+// A window boundary, so that offsets in the tests read as "ms into the window".
+const T0 = MIN * 20_000_000
+
+function quietLog (): { warn: (o: object, m: string) => void, info: (o: object, m: string) => void, warns: string[] } {
+  const warns: string[] = []
+  return { warn: (_o, m) => { warns.push(m) }, info: () => {}, warns }
+}
+
+function limiter (over: Partial<RateLimiterOptions> = {}): RateLimiter {
+  return new RateLimiter({
+    rules: { scanner: { max: 10, windowMs: MIN } },
+    maxTrackedIps: 1000,
+    enforce: true,
+    keyPrefix: 'afw:',
+    log: quietLog(),
+    ...over
+  })
+}
+
+test('limiterKey keeps IPv4 as it is and counts IPv6 per /64', async (t) => {
+  const rows: Array<[string, string | undefined]> = [
+    ['203.0.113.7', '203.0.113.7'],
+    ['0.0.0.0', undefined],
+    ['', undefined],
+    ['::', undefined],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2::1', '2001:db8:1:2::/64'],
+    ['2001:db8:1:2:ffff::5', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8::/64'],
+    ['2001:db8::', '2001:db8::/64'],
+    ['2001:db8:0:1::7', '2001:db8:0:1::/64'],
+    ['2001:0:0:5::', '2001:0:0:5::/64'],
+    ['2001::5:0:0:0:1', '2001:0:0:5::/64'],
+    ['2001:5:6::7:8:9', '2001:5:6::/64'],
+    ['2001:0:0:5:6:7:8:9', '2001:0:0:5::/64'],
+    ['fe80::1', 'fe80::/64'],
+    ['::1', '::/64'],
+    ['::5:6:7:8:9', '0:0:0:5::/64'],
+    ['1:2:3:4:5::', '1:2:3:4::/64'],
+    ['1:2:3::8', '1:2:3::/64'],
+    ['64:ff9b::1.2.3.4', '64:ff9b::/64'],
+    ['::1:2:3:4:5:1.2.3.4', '0:1:2:3::/64']
+  ]
+  for (const [ip, key] of rows) t.equal(limiterKey(ip), key, ip)
+})
+
+test('limiterKey agrees with ipaddr.js on the /64 of random canonical IPv6 addresses', async (t) => {
+  let seed = 42
+  const rand = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed }
+  let mismatches = 0
+  for (let n = 0; n < 5000; n++) {
+    // Mostly zero groups, so that every placement of "::" turns up.
+    const parts = Array.from({ length: 8 }, () => rand() % 3 === 0 ? rand() & 0xffff : 0)
+    const ip = new ipaddr.IPv6(parts).toRFC5952String()
+    if (ip === '::') continue
+    const want = new ipaddr.IPv6([...parts.slice(0, 4), 0, 0, 0, 0]).toRFC5952String() + '/64'
+    if (limiterKey(ip) !== want) {
+      mismatches++
+      t.equal(limiterKey(ip), want, ip)
+    }
+  }
+  t.equal(mismatches, 0, 'no address differs')
+})
+
+test('the window estimate carries the previous window for the part that still overlaps', async (t) => {
+  t.equal(windowStart(T0 + 1234, MIN), T0)
+  t.equal(estimate(0, 3, 100, MIN), 3)
+  t.equal(estimate(10, 1, 6_000, MIN), 10) // 90 % of 10 carried, plus this hit
+  t.equal(estimate(10, 1, 59_999, MIN), 1)
+})
+
+test('an IP is blocked for the rest of the window once it passes its class limit', async (t) => {
+  const rl = limiter()
+  for (let i = 0; i < 10; i++) t.equal(rl.hit('198.51.100.1', '198.51.100.1', 'scanner', T0 + 1000 + i), 0, `hit ${i + 1} is within the limit`)
+  t.equal(rl.blockedFor('198.51.100.1', T0 + 1500), 0, 'not blocked at the limit')
+  t.equal(rl.hit('198.51.100.1', '198.51.100.1', 'scanner', T0 + 20_000), 40_000, 'the 11th hit returns the rest of the window')
+  t.equal(rl.blockedFor('198.51.100.1', T0 + 30_000), 30_000)
+  t.equal(rl.hit('198.51.100.1', '198.51.100.1', 'scanner', T0 + 30_000), 30_000, 'further hits report the same block')
+  t.equal(rl.blockedFor('198.51.100.2', T0 + 30_000), 0, 'another IP is not blocked')
+  t.equal(rl.blockedFor('198.51.100.1', T0 + MIN), 0, 'the block ends with the window')
+  await rl.close()
+})
+
+test('anyBlocked and counts let the caller skip work when nothing can match', async (t) => {
+  const rl = limiter({ rules: { scanner: { max: 1, windowMs: 1000 } } })
+  t.equal(rl.counts('scanner'), true)
+  t.equal(rl.counts('unknown'), false)
+  t.equal(rl.anyBlocked(T0), false)
+  rl.hit('k', 'k', 'scanner', T0)
+  rl.hit('k', 'k', 'scanner', T0)
+  rl.hit('j', 'j', 'scanner', T0 + 500)
+  rl.hit('j', 'j', 'scanner', T0 + 500)
+  t.equal(rl.anyBlocked(T0 + 999), true)
+  t.equal(rl.stats().blocked, 2)
+  t.equal(rl.anyBlocked(T0 + 1000), false, 'once the last block has ended')
+  t.equal(rl.stats().blocked, 0, 'stale blocks are forgotten at once')
+  await rl.close()
+})
+
+test('benign misses and unknown 404s are never counted unless the user gives them a rule', async (t) => {
+  const rl = limiter()
+  for (let i = 0; i < 50; i++) {
+    t.equal(rl.hit('198.51.100.3', '198.51.100.3', 'benign-miss', T0 + i), 0)
+    t.equal(rl.hit('198.51.100.3', '198.51.100.3', 'unknown', T0 + i), 0)
+  }
+  t.equal(rl.size(), 0, 'nothing tracked')
+  t.equal(rl.blockedFor('198.51.100.3', T0 + 100), 0)
+
+  const custom = limiter({ rules: { unknown: { max: 3, windowMs: 1000 } } })
+  for (let i = 0; i < 3; i++) t.equal(custom.hit('k', 'k', 'unknown', T0 + i), 0)
+  t.equal(custom.hit('k', 'k', 'unknown', T0 + 10), 990, 'a configured rule for unknown counts')
+  t.equal(custom.hit('j', 'j', 'scanner', T0 + 10), 0, 'scanner has no rule when the user replaced the defaults')
+  await custom.close()
+  await rl.close()
+})
+
+test('classes are counted separately for one key', async (t) => {
+  const rl = limiter({ rules: { scanner: { max: 2, windowMs: MIN }, unknown: { max: 5, windowMs: 1000 } } })
+  t.equal(rl.hit('k', 'k', 'scanner', T0), 0)
+  for (let i = 0; i < 5; i++) t.equal(rl.hit('k', 'k', 'unknown', T0 + i), 0)
+  t.equal(rl.hit('k', 'k', 'scanner', T0 + 5), 0, 'unknown hits did not count as scanner')
+  t.equal(rl.hit('k', 'k', 'unknown', T0 + 100), 900, 'unknown blocks for the rest of its own window')
+  t.equal(rl.size(), 1, 'one record per key')
+  await rl.close()
+})
+
+test('hits at the end of one window carry into the next', async (t) => {
+  const rl = limiter()
+  for (let i = 0; i < 10; i++) rl.hit('k', 'k', 'scanner', T0 + 50_000 + i)
+  t.equal(rl.hit('k', 'k', 'scanner', T0 + MIN + 6_000), 0, '90 % of the 10 carried plus 1 is at the limit')
+  t.equal(rl.hit('k', 'k', 'scanner', T0 + MIN + 6_000), MIN - 6_000, 'the next hit passes it')
+
+  const fresh = limiter()
+  for (let i = 0; i < 10; i++) fresh.hit('k', 'k', 'scanner', T0 + i)
+  for (let i = 0; i < 10; i++) t.equal(fresh.hit('k', 'k', 'scanner', T0 + 2 * MIN + i), 0, 'a window that ended two windows ago carries nothing')
+  await rl.close()
+  await fresh.close()
+})
+
+test('a clock that steps back keeps counting in the stored window', async (t) => {
+  const rl = limiter()
+  for (let i = 0; i < 10; i++) rl.hit('k', 'k', 'scanner', T0 + MIN + i)
+  t.ok(rl.hit('k', 'k', 'scanner', T0 + 5) > 0, 'the count was not reset by an earlier timestamp')
+  await rl.close()
+})
+
+test('onLimited is called once per block with what was passed', async (t) => {
+  const calls: Array<[string, LimitedInfo]> = []
+  const rl = limiter({ enforce: false, onLimited: (ip, info) => { calls.push([ip, info]) } })
+  for (let i = 0; i < 15; i++) rl.hit('2001:db8:1:2::/64', '2001:db8:1:2::9', 'scanner', T0 + i)
+  t.equal(calls.length, 1, 'five hits over the limit, one call')
+  t.same(calls[0], ['2001:db8:1:2::9', {
+    classification: 'scanner', count: 11, max: 10, retryAfterMs: MIN - 10, enforced: false, key: '2001:db8:1:2::/64'
+  }])
+  // The next window starts over the limit (carry), which is a new block.
+  rl.hit('2001:db8:1:2::/64', '2001:db8:1:2::9', 'scanner', T0 + MIN + 10)
+  t.equal(calls.length, 2, 'a new block in the next window calls again')
+  t.equal(calls[1]?.[1].enforced, false)
+  await rl.close()
+})
+
+test('an onLimited that throws changes nothing and is reported once', async (t) => {
+  const log = quietLog()
+  const rl = limiter({ log, onLimited: () => { throw new Error('boom') } })
+  for (let i = 0; i < 10; i++) rl.hit('a', 'a', 'scanner', T0 + i)
+  t.equal(rl.hit('a', 'a', 'scanner', T0 + 10), MIN - 10, 'the hit still reports the block')
+  for (let i = 0; i < 11; i++) rl.hit('b', 'b', 'scanner', T0 + i)
+  t.equal(rl.blockedFor('b', T0 + 20), MIN - 20)
+  t.equal(rl.stats().onLimitedErrors, 2)
+  t.equal(log.warns.length, 1, 'one warning')
+  t.match(log.warns[0], /onLimited threw/)
+  await rl.close()
+})
+
+test('addresses of one IPv6 /64 share one count', async (t) => {
+  const rl = limiter()
+  for (let i = 0; i < 10; i++) {
+    const ip = `2001:db8:aa:bb:${i + 1}::1`
+    t.equal(rl.hit(limiterKey(ip) as string, ip, 'scanner', T0 + i), 0)
+  }
+  const last = '2001:db8:aa:bb:ffff:ffff:ffff:ffff'
+  t.ok(rl.hit(limiterKey(last) as string, last, 'scanner', T0 + 20) > 0, 'the 11th address of the /64 is over the limit')
+  t.ok(rl.blockedFor(limiterKey('2001:db8:aa:bb::77') as string, T0 + 30) > 0, 'the whole /64 is blocked')
+  t.equal(rl.blockedFor(limiterKey('2001:db8:aa:bc::1') as string, T0 + 30), 0, 'the next /64 is not')
+  t.equal(rl.size(), 1)
+  await rl.close()
+})
+
+test('a flood of one-shot IPs stays under maxTrackedIps and never evicts a hot offender', async (t) => {
+  const rl = limiter({ maxTrackedIps: 100 })
+  const hot = '192.0.2.66'
+  let now = T0
+  let largest = 0
+  for (let i = 0; i < 20_000; i++) {
+    now = T0 + Math.floor(i / 1000) // 20 ms of traffic, all in one window
+    // The offender comes back every 50 newcomers: well before its record reaches the front of a 100-record store.
+    if (i % 50 === 0) rl.hit(hot, hot, 'scanner', now)
+    const ip = i % 2 === 0 ? `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}` : `2001:db8:${i.toString(16)}::1`
+    rl.hit(limiterKey(ip) as string, ip, 'scanner', now)
+    if (rl.size() > largest) largest = rl.size()
+  }
+  t.equal(largest, 100, 'the store never held more than maxTrackedIps records')
+  t.ok(rl.blockedFor(hot, now) > 0, 'the offender is blocked')
+  const s = rl.stats()
+  t.ok(s.tracked <= 100, `tracked ${s.tracked}`)
+  t.ok(s.evicted > 19_000, 'one-shots were evicted')
+  t.equal(s.untracked, 0, 'every newcomer found room')
+  await rl.close()
+})
+
+test('a warm key below its limit outlives one-shot keys', async (t) => {
+  const rl = limiter({ maxTrackedIps: 100 })
+  for (let i = 0; i < 4; i++) rl.hit('warm', 'warm', 'scanner', T0 + i)
+  for (let i = 0; i < 5000; i++) rl.hit(`10.0.${i >> 8}.${i & 255}`, 'x', 'scanner', T0 + 10)
+  for (let i = 0; i < 6; i++) t.equal(rl.hit('warm', 'warm', 'scanner', T0 + 20 + i), 0)
+  t.ok(rl.hit('warm', 'warm', 'scanner', T0 + 30) > 0, 'its earlier hits were still counted')
+  await rl.close()
+})
+
+test('expired records make room before live ones', async (t) => {
+  const store = new LocalStore([{ cls: 'scanner', slot: 0, max: 10, windowMs: 1000 }], 100)
+  const rule = { cls: 'scanner' as const, slot: 0, max: 10, windowMs: 1000 }
+  for (let i = 0; i < 99; i++) store.hit(`old${i}`, 'x', rule, T0)
+  for (let i = 0; i < 3; i++) store.hit('live', 'x', rule, T0 + 5_000) // three hits: not one-shot, not hot
+  for (let i = 0; i < 200; i++) store.hit(`new${i}`, 'x', rule, T0 + 5_100)
+  t.ok(store.size() <= 100, 'bounded')
+  t.equal(store.hit('live', 'x', rule, T0 + 5_200), 4, 'the live record kept its count')
+  await store.close()
+})
+
+test('a store full of hot offenders leaves newcomers untracked instead of forgetting an offender', async (t) => {
+  const calls: string[] = []
+  const rl = limiter({ maxTrackedIps: 100, onLimited: (ip) => { calls.push(ip) } })
+  for (let k = 0; k < 100; k++) {
+    for (let i = 0; i < 11; i++) rl.hit(`h${k}`, `h${k}`, 'scanner', T0 + i)
+  }
+  t.equal(calls.length, 100)
+  t.equal(rl.hit('newcomer', 'newcomer', 'scanner', T0 + 50), 0)
+  t.equal(rl.stats().untracked, 1)
+  let kept = 0
+  for (let k = 0; k < 100; k++) if (rl.blockedFor(`h${k}`, T0 + 60) > 0) kept++
+  t.equal(kept, 100, 'every offender is still blocked')
+  t.equal(rl.size(), 100)
+  await rl.close()
+})
+
+test('blocks are bounded by maxTrackedIps and expired ones go first', async (t) => {
+  const store = new LocalStore([], 100)
+  for (let i = 0; i < 50; i++) store.block(`gone${i}`, T0 + 10, T0)
+  for (let i = 0; i < 50; i++) store.block(`live${i}`, T0 + 10_000, T0)
+  store.block('newest', T0 + 10_000, T0 + 100)
+  t.equal(store.blockCount(), 100 - 32 + 1, 'the expired blocks among the oldest were dropped')
+  for (let i = 0; i < 200; i++) store.block(`more${i}`, T0 + 20_000, T0 + 200)
+  t.ok(store.blockCount() <= 100)
+  t.equal(store.blockedUntil('more199', T0 + 300), T0 + 20_000)
+  store.block('more199', T0 + 5, T0 + 300)
+  t.equal(store.blockedUntil('more199', T0 + 300), T0 + 20_000, 'a shorter block never shortens a longer one')
+  await store.close()
+  t.equal(store.blockCount(), 0)
+})
+
+test('counts survive the record arrays growing towards the cap', async (t) => {
+  const rule = { cls: 'scanner' as const, slot: 0, max: 100, windowMs: MIN }
+  const store = new LocalStore([rule], 5000)
+  for (let i = 0; i < 3000; i++) {
+    store.hit(`k${i}`, 'x', rule, T0)
+    store.hit(`k${i}`, 'x', rule, T0)
+  }
+  let right = 0
+  for (let i = 0; i < 3000; i++) if (store.hit(`k${i}`, 'x', rule, T0) === 3) right++
+  t.equal(right, 3000, 'every key has its three hits')
+  t.equal(store.size(), 3000)
+  await store.close()
+})
+
+test('a store full of keys below half their limit drops the coolest one for a newcomer', async (t) => {
+  const rule = { cls: 'scanner' as const, slot: 0, max: 20, windowMs: MIN }
+  const store = new LocalStore([rule], 100)
+  for (let i = 0; i < 100; i++) {
+    for (let n = 0; n < 5 - (i === 7 ? 3 : 0); n++) store.hit(`k${i}`, 'x', rule, T0)
+  }
+  store.hit('newcomer', 'x', rule, T0 + 1)
+  t.equal(store.size(), 100)
+  t.equal(store.evicted, 1)
+  t.equal(store.hit('k7', 'x', rule, T0 + 2), 1, 'the key with the fewest hits was the one dropped')
+  t.equal(store.hit('k8', 'x', rule, T0 + 2), 6, 'the others kept their counts')
+  await store.close()
+})

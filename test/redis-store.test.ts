@@ -1,0 +1,232 @@
+import { test } from 'tap'
+import { RateLimiter } from '../lib/rate-limiter'
+import type { LimitedInfo, RedisLike } from '../lib/types'
+import { client, deletePrefix, ready, RedisChild, SHARED_PORT, sleep, uniquePrefix, waitFor } from './fixtures/redis'
+import type Redis from 'ioredis'
+
+// Day-long windows: a test run straddles a window boundary (midnight UTC) only by a rare accident.
+const DAY = 86_400_000
+
+function quietLog (): { warn: (o: object, m: string) => void, info: (o: object, m: string) => void, warns: string[], infos: string[] } {
+  const warns: string[] = []
+  const infos: string[] = []
+  return { warn: (_o, m) => { warns.push(m) }, info: (_o, m) => { infos.push(m) }, warns, infos }
+}
+
+function limiter (redis: Redis, prefix: string, opts: { max?: number, onLimited?: (ip: string, info: LimitedInfo) => void, log?: ReturnType<typeof quietLog> } = {}): RateLimiter {
+  return new RateLimiter({
+    rules: { scanner: { max: opts.max ?? 10, windowMs: DAY } },
+    maxTrackedIps: 1000,
+    enforce: true,
+    onLimited: opts.onLimited,
+    redis,
+    keyPrefix: prefix,
+    log: opts.log ?? quietLog()
+  })
+}
+
+async function subscribed (rl: RateLimiter): Promise<void> {
+  await waitFor(() => rl.stats().redis?.subscribed === true, 5000, 'subscriber')
+}
+
+async function settled (rl: RateLimiter): Promise<void> {
+  await waitFor(() => rl.stats().redis?.outstanding === 0, 5000, 'replies from Redis')
+}
+
+test('two limiters sharing Redis add up their counts and a block through one reaches the other within 100 ms', async (t) => {
+  const prefix = uniquePrefix('share')
+  const ca = client(SHARED_PORT)
+  const cb = client(SHARED_PORT)
+  const raw = client(SHARED_PORT)
+  const callsA: LimitedInfo[] = []
+  const callsB: LimitedInfo[] = []
+  const a = limiter(ca, prefix, { onLimited: (_ip, info) => { callsA.push(info) } })
+  const b = limiter(cb, prefix, { onLimited: (_ip, info) => { callsB.push(info) } })
+  t.teardown(async () => {
+    await a.close()
+    await b.close()
+    await deletePrefix(raw, prefix)
+    ca.disconnect()
+    cb.disconnect()
+    raw.disconnect()
+  })
+  await Promise.all([ready(ca), ready(cb), ready(raw), subscribed(a), subscribed(b)])
+
+  const ip = '198.51.100.20'
+  for (let i = 0; i < 6; i++) t.equal(b.hit(ip, ip, 'scanner', Date.now()), 0)
+  await settled(b)
+  for (let i = 0; i < 5; i++) t.equal(a.hit(ip, ip, 'scanner', Date.now()), 0, 'five local hits are under the limit of 10')
+  await waitFor(() => a.blockedFor(ip, Date.now()) > 0, 2000, 'the block on the instance that passed the shared limit')
+  const end = Date.now() + 100
+  while (b.blockedFor(ip, Date.now()) === 0 && Date.now() < end) await sleep(2)
+  t.ok(b.blockedFor(ip, Date.now()) > 0, 'the other instance mirrors the block')
+  t.ok(b.hit(ip, ip, 'scanner', Date.now()) > 0, 'and reports it on its next hit')
+
+  t.equal(callsA.length, 1, 'onLimited ran once, where the limit was passed')
+  t.equal(callsA[0]?.count, 11, 'with the shared count')
+  t.equal(callsB.length, 0, 'not again on the instance that only mirrored the block')
+  t.equal(b.blockedFor('198.51.100.21', Date.now()), 0, 'other IPs are untouched')
+})
+
+test('the hit script counts atomically under concurrency, expires its keys and uses the prefix', async (t) => {
+  const prefix = uniquePrefix('atomic')
+  const ca = client(SHARED_PORT)
+  const cb = client(SHARED_PORT)
+  const raw = client(SHARED_PORT)
+  const a = limiter(ca, prefix, { max: 1000 })
+  const b = limiter(cb, prefix, { max: 1000 })
+  t.teardown(async () => {
+    await a.close()
+    await b.close()
+    await deletePrefix(raw, prefix)
+    ca.disconnect()
+    cb.disconnect()
+    raw.disconnect()
+  })
+  await Promise.all([ready(ca), ready(cb), ready(raw)])
+
+  const key = '2001:db8:5:6::/64'
+  for (let i = 0; i < 100; i++) {
+    a.hit(key, '2001:db8:5:6::1', 'scanner', Date.now())
+    b.hit(key, '2001:db8:5:6::2', 'scanner', Date.now())
+  }
+  await Promise.all([settled(a), settled(b)])
+  const keys = (await raw.keys(`${prefix}*`)).sort()
+  t.equal(keys.length, 1, 'one counter key')
+  const counter = keys[0] as string
+  t.match(counter, `${prefix}scanner:{${key}}:`, 'named prefix, class, hash-tagged key, window')
+  t.equal(await raw.get(counter), '200', 'no hit was lost')
+  const ttl = await raw.pttl(counter)
+  t.ok(ttl > 0 && ttl <= 2 * DAY, `the counter expires (pttl ${ttl})`)
+  t.equal(a.stats().redis?.errors, 0)
+  t.equal(a.stats().redis?.skipped, 0)
+
+  // Pass the limit: the block key expires with the window.
+  const small = limiter(ca, prefix, { max: 1 })
+  t.teardown(async () => { await small.close() })
+  small.hit('192.0.2.9', '192.0.2.9', 'scanner', Date.now())
+  small.hit('192.0.2.9', '192.0.2.9', 'scanner', Date.now())
+  await settled(small)
+  const blockTtl = await raw.pttl(`${prefix}block:{192.0.2.9}`)
+  t.ok(blockTtl > 0 && blockTtl <= DAY, `the block key expires (pttl ${blockTtl})`)
+})
+
+test('with Redis stopped, hits are counted locally without errors, and sharing resumes when Redis returns', async (t) => {
+  const server = new RedisChild()
+  await server.start()
+  const prefix = uniquePrefix('stopped')
+  const ca = client(server.port)
+  const cb = client(server.port)
+  const log = quietLog()
+  const a = limiter(ca, prefix, { log })
+  const b = limiter(cb, prefix)
+  t.teardown(async () => {
+    await a.close()
+    await b.close()
+    ca.disconnect()
+    cb.disconnect()
+    await server.stop()
+  })
+  await Promise.all([ready(ca), ready(cb), subscribed(a), subscribed(b)])
+
+  await server.stop()
+  await waitFor(() => ca.status !== 'ready' && cb.status !== 'ready', 5000, 'clients to notice the outage')
+  const ip = '203.0.113.50'
+  for (let i = 0; i < 10; i++) t.equal(a.hit(ip, ip, 'scanner', Date.now()), 0)
+  t.ok(a.hit(ip, ip, 'scanner', Date.now()) > 0, 'the local count still blocks the 11th hit')
+  t.ok(a.stats().redis?.skipped === 11, 'no call was sent to a Redis that is down')
+  t.equal(a.stats().redis?.outstanding, 0, 'nothing pending')
+  t.equal(log.warns.length, 1, 'the outage is reported once')
+
+  await server.start()
+  await Promise.all([ready(ca), ready(cb)])
+  await Promise.all([subscribed(a), subscribed(b)])
+  const ip2 = '203.0.113.51'
+  for (let i = 0; i < 6; i++) a.hit(ip2, ip2, 'scanner', Date.now())
+  await settled(a)
+  for (let i = 0; i < 5; i++) b.hit(ip2, ip2, 'scanner', Date.now())
+  await waitFor(() => a.blockedFor(ip2, Date.now()) > 0 && b.blockedFor(ip2, Date.now()) > 0, 2000, 'the shared block after recovery')
+  t.pass('counts are shared again after Redis came back')
+  t.equal(log.infos.length, 1, 'the recovery is reported once')
+  t.equal(log.warns.length, 1)
+})
+
+test('a hanging Redis never holds a hit and the calls pending on it stay bounded', async (t) => {
+  const server = new RedisChild()
+  await server.start()
+  const prefix = uniquePrefix('hang')
+  // Neither client has a commandTimeout: the store itself must bound what piles up.
+  const patient = client(server.port, { commandTimeout: undefined })
+  const sleeper = client(server.port, { commandTimeout: undefined })
+  const log = quietLog()
+  const a = limiter(patient, prefix, { log })
+  t.teardown(async () => {
+    await a.close()
+    sleeper.disconnect()
+    patient.disconnect()
+    await server.stop()
+  })
+  await Promise.all([ready(sleeper), ready(patient), subscribed(a)])
+
+  let slept = false
+  // DEBUG SLEEP blocks the whole server until it returns.
+  const sleeping = sleeper.call('DEBUG', 'SLEEP', '1.5').then(() => { slept = true }, () => { slept = true })
+  await sleep(50)
+  const ip = '203.0.113.60'
+  let first = -1
+  for (let i = 0; i < 1000; i++) {
+    const r = a.hit(i < 11 ? ip : `10.9.${i >> 8}.${i & 255}`, ip, 'scanner', Date.now())
+    if (i === 10) first = r
+  }
+  t.equal(slept, false, 'every hit returned while Redis was still asleep')
+  t.ok(first > 0, 'the local count blocked the 11th hit')
+  const s = a.stats().redis
+  t.equal(s?.outstanding, 256, 'pending calls are capped')
+  t.equal(s?.skipped, 1000 - 256, 'the rest were counted locally only')
+  await sleeping
+  await settled(a)
+  t.equal(a.stats().redis?.outstanding, 0, 'pending calls drained once Redis woke up')
+  // After the sleep Redis counts again.
+  const before = a.stats().redis?.sent ?? 0
+  a.hit('203.0.113.61', '203.0.113.61', 'scanner', Date.now())
+  await settled(a)
+  t.equal(a.stats().redis?.sent, before + 1)
+})
+
+test('a client without defineCommand is driven with plain EVAL, and one that throws counts as an outage', async (t) => {
+  const prefix = uniquePrefix('eval')
+  const real = client(SHARED_PORT)
+  const raw = client(SHARED_PORT)
+  await Promise.all([ready(real), ready(raw)])
+  // A minimal client: only what RedisLike promises, backed by a real connection.
+  const plain = {
+    get status () { return real.status },
+    eval: async (...args: unknown[]) => await real.call('EVAL', ...(args as string[])),
+    duplicate: () => real.duplicate()
+  }
+  const log = quietLog()
+  const rl = new RateLimiter({ rules: { scanner: { max: 1, windowMs: DAY } }, maxTrackedIps: 100, enforce: true, redis: plain, keyPrefix: prefix, log })
+  // Throws on every call and cannot duplicate itself (no subscriber then).
+  const broken = {
+    status: 'ready',
+    eval: () => { throw new Error('client is closed') }
+  } as unknown as RedisLike
+  const rl2 = new RateLimiter({ rules: { scanner: { max: 1, windowMs: DAY } }, maxTrackedIps: 100, enforce: true, redis: broken, keyPrefix: prefix, log: quietLog() })
+  t.teardown(async () => {
+    await rl.close()
+    await rl2.close()
+    await deletePrefix(raw, prefix)
+    real.disconnect()
+    raw.disconnect()
+  })
+  rl.hit('192.0.2.30', '192.0.2.30', 'scanner', Date.now())
+  await settled(rl)
+  t.equal(await raw.get(`${prefix}scanner:{192.0.2.30}:${Date.now() - (Date.now() % DAY)}`), '1', 'the hit was counted in Redis')
+  t.equal(rl.stats().redis?.errors, 0)
+
+  t.equal(rl2.hit('192.0.2.31', '192.0.2.31', 'scanner', Date.now()), 0, 'a throwing client never reaches the caller')
+  t.ok(rl2.hit('192.0.2.31', '192.0.2.31', 'scanner', Date.now()) > 0, 'and the local count still works')
+  t.equal(rl2.stats().redis?.errors, 2)
+  t.equal(rl2.stats().redis?.outstanding, 0)
+  t.equal(rl2.stats().redis?.subscribed, false)
+})
