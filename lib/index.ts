@@ -132,7 +132,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
     if (r.forwardedIgnored && !forwardedWarned) {
       forwardedWarned = true
       slog.warn({ peer: raw.socket?.remoteAddress },
-        'appfirewall: forwarding headers arrived from a peer that is neither trusted nor Cloudflare and were ignored; if a proxy sits in front of this app, add it to trustedProxies')
+        'appfirewall: forwarding headers arrived from a peer that is not trusted (not in trustedProxies, or a Cloudflare address while "cloudflare" is not listed) and were ignored; if a proxy sits in front of this app, add it to trustedProxies')
     }
     if (privateLeft > 0) {
       if (!r.privateClient) privateLeft = 0
