@@ -24,3 +24,5 @@ export function invalidOptions (problems: readonly string[]): AppFirewallError {
     `appfirewall-fastify: invalid options: ${problems.join('; ')}`
   )
 }
+/** The Shipper was given an endpoint that is not an http(s) URL (options validation reports it first). */
+export const FST_APPFIREWALL_INVALID_ENDPOINT = 'FST_APPFIREWALL_INVALID_ENDPOINT'

@@ -1,0 +1,353 @@
+// The fault table, driven against the Shipper with a real ingest on
+// 127.0.0.1. Each row checks delivery, the breaker's path and that
+// emitted = sent + dropped + queued + inFlight whenever the test looks.
+// (test/shipper-faults-app.test.ts plays the same rows through a Fastify app.)
+import t from 'tap'
+import type { Test } from 'tap'
+import { startIngest, refusedPort } from './fixtures/ingest'
+import type { Ingest, IngestReply } from './fixtures/ingest'
+import { makeShipper, numbers, sleep, waitUntil } from './fixtures/shipper-harness'
+import type { Harness } from './fixtures/shipper-harness'
+import type { ShipperOptions } from '../lib/shipper'
+
+// Rows are independent (own ingest, own shipper) and mostly wait on timers:
+// run them side by side.
+t.jobs = 4
+
+const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i)
+
+/** Samples the counter invariant every few ms until stopped; returns how many samples broke it. */
+function watchBalance (h: Harness): { stop: () => { samples: number, broken: number } } {
+  let samples = 0
+  let broken = 0
+  const timer = setInterval(() => {
+    samples++
+    if (!h.balanced()) broken++
+  }, 2)
+  return {
+    stop: () => {
+      clearInterval(timer)
+      return { samples, broken }
+    }
+  }
+}
+
+function checkBalance (t: Test, w: { stop: () => { samples: number, broken: number } }, h: Harness): void {
+  const r = w.stop()
+  t.equal(r.broken, 0, `emitted = sent + dropped + queued + inFlight at every sample (${r.samples})`)
+  t.ok(h.balanced(), 'and at the end')
+}
+
+const FAST: Partial<ShipperOptions> = { breakerThreshold: 3, breakerCooldownMs: 200, retryBaseMs: 10, retryMaxMs: 50 }
+
+/**
+ * A retryable fault for the first `threshold` requests, then a healthy
+ * ingest: the batch is retried, the breaker opens on the last failure, the
+ * next request is the half-open probe, it succeeds and the breaker closes.
+ */
+async function faultThenRecover (t: Test, fault: IngestReply, extra: Partial<ShipperOptions> = {}): Promise<{ ingest: Ingest, h: Harness }> {
+  const box: { h?: Harness } = {}
+  const ingest = await startIngest((req) => {
+    box.h?.observe()
+    return req.index < 3 ? fault : undefined
+  })
+  t.teardown(() => ingest.close())
+  const h = box.h = makeShipper(ingest.url, { ...FAST, ...extra })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(20)
+  t.equal(await h.shipper.flush(10000), true, 'flush resolves once the batch is through')
+  checkBalance(t, w, h)
+  t.same(numbers(ingest.lines()), range(20), 'every event arrived once')
+  t.same(h.trail, ['closed', 'open', 'half_open', 'closed'], 'breaker went closed -> open -> half_open -> closed')
+  const s = h.stats()
+  t.equal(s.sent, 20)
+  t.equal(s.failures, 3)
+  t.equal(s.batches, 1)
+  t.equal(s.breaker, 'closed')
+  t.same(h.warnings().map((l) => l.msg.replace(/.*circuit breaker (\w+).*/, '$1')), ['open', 'closed'], 'one warning when it opened, one when it closed')
+  return { ingest, h }
+}
+
+t.test('connection refused: retries, opens the breaker, delivers once the ingest is up', async (t) => {
+  const port = await refusedPort()
+  const h = makeShipper(`http://127.0.0.1:${port}/v1/events`, FAST)
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(20)
+  await waitUntil(() => h.counters.breaker === 'open', 5000, 'the breaker to open')
+  t.equal(h.counters.breaker, 'open', 'the breaker opened after three refused connections')
+  t.equal(h.stats().failures, 3)
+  t.equal(h.stats().inFlight + h.stats().queued, 20, 'nothing lost while the ingest is down')
+  t.match(h.warnings()[0]?.obj, { error: 'ECONNREFUSED' }, 'the warning says why')
+  const ingest = await startIngest(() => {
+    h.observe()
+    return undefined
+  }, port)
+  t.teardown(() => ingest.close())
+  t.equal(await h.shipper.flush(5000), true)
+  checkBalance(t, w, h)
+  t.same(numbers(ingest.lines()), range(20))
+  t.same(h.trail, ['closed', 'open', 'half_open', 'closed'])
+})
+
+t.test('ingest accepts but never answers: the POST times out and is retried', async (t) => {
+  const { ingest, h } = await faultThenRecover(t, { hang: true }, { requestTimeoutMs: 500 })
+  t.equal(ingest.requests.length, 4, 'three timed-out attempts and the probe')
+  t.match(h.warnings()[0]?.obj, { error: 'ETIMEDOUT' }, 'the warning says why')
+})
+
+t.test('connection reset in the middle of a request: retried', async (t) => {
+  await faultThenRecover(t, { reset: true })
+})
+
+for (const status of [502, 503, 504, 429]) {
+  t.test(`${status}: retried with backoff until delivered`, async (t) => {
+    await faultThenRecover(t, { status, body: 'busy' })
+  })
+}
+
+t.test('500: the batch is dropped and counted as rejected, never retried, the breaker stays closed', async (t) => {
+  const box: { h?: Harness } = {}
+  const ingest = await startIngest((req) => {
+    box.h?.observe()
+    return req.index < 3 ? { status: 500 } : undefined
+  })
+  t.teardown(() => ingest.close())
+  const h = box.h = makeShipper(ingest.url, { ...FAST, batchSize: 5, breakerThreshold: 2 })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(20)
+  t.equal(await h.shipper.flush(5000), true)
+  checkBalance(t, w, h)
+  const s = h.stats()
+  t.equal(ingest.requests.length, 4, 'four batches, none resent')
+  t.equal(s.dropped.rejected, 15)
+  t.equal(s.sent, 5)
+  t.same(numbers(ingest.lines()), range(5, 15))
+  t.equal(s.failures, 3)
+  t.same(h.trail, ['closed'], 'three failures in a row, threshold two, still closed')
+  t.equal(h.warnings().length, 1, 'one warning for 500 however many batches')
+  t.match(h.warnings()[0]?.msg, /HTTP 500/)
+})
+
+t.test('400, 401, 403: dropped and counted, one warning per status, the breaker stays closed', async (t) => {
+  const statuses = [400, 400, 401, 401, 401, 403, 403]
+  const ingest = await startIngest((req) => ({ status: statuses[req.index] ?? 200 }))
+  t.teardown(() => ingest.close())
+  const h = makeShipper(ingest.url, { ...FAST, batchSize: 2, breakerThreshold: 1 })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(16)
+  t.equal(await h.shipper.flush(5000), true)
+  checkBalance(t, w, h)
+  const s = h.stats()
+  t.equal(s.dropped.rejected, 14)
+  t.equal(s.sent, 2)
+  t.equal(s.lastStatus, 200)
+  t.same(h.trail, ['closed'])
+  t.equal(s.breaker, 'closed')
+  const msgs = h.warnings().map((l) => l.msg)
+  t.equal(msgs.length, 3, 'one warning per distinct status')
+  t.match(msgs, [/HTTP 400/, /HTTP 401.*apiKey/, /HTTP 403.*apiKey/])
+})
+
+t.test('413: the batch is split in halves and resent, never whole', async (t) => {
+  const ingest = await startIngest((req) => req.index === 0 ? { status: 413 } : undefined)
+  t.teardown(() => ingest.close())
+  const h = makeShipper(ingest.url, { ...FAST, batchSize: 500 })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(500)
+  t.equal(await h.shipper.flush(5000), true)
+  checkBalance(t, w, h)
+  t.same(ingest.requests.map((r) => r.lines.length), [500, 250, 250])
+  t.same(numbers(ingest.lines()), range(500), 'each event arrived once, in order')
+  t.equal(h.stats().failures, 1)
+  t.same(h.trail, ['closed'])
+})
+
+t.test('413 on every request: halves down to single events, which are then rejected', async (t) => {
+  const ingest = await startIngest(() => ({ status: 413 }))
+  t.teardown(() => ingest.close())
+  const h = makeShipper(ingest.url, { ...FAST, batchSize: 8 })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(8)
+  t.equal(await h.shipper.flush(5000), true)
+  checkBalance(t, w, h)
+  t.same(ingest.requests.map((r) => r.lines.length), [8, 4, 2, 1, 1, 2, 1, 1, 4, 2, 1, 1, 2, 1, 1], 'depth first: a half is settled before the next half goes')
+  t.equal(h.stats().dropped.rejected, 8)
+  t.equal(h.warnings().length, 1, 'one warning for 413')
+  t.same(h.trail, ['closed'])
+})
+
+t.test('Retry-After in seconds: the next attempt waits at least that long', async (t) => {
+  const ingest = await startIngest((req) => req.index === 0 ? { status: 503, headers: { 'retry-after': '1' } } : undefined)
+  t.teardown(() => ingest.close())
+  const h = makeShipper(ingest.url, FAST)
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(5)
+  t.equal(await h.shipper.flush(5000), true)
+  checkBalance(t, w, h)
+  const [a, b] = ingest.requests
+  t.ok(a !== undefined && b !== undefined && b.at - a.at >= 1000, `waited ${(b?.at ?? 0) - (a?.at ?? 0)} ms >= 1000 ms`)
+})
+
+t.test('Retry-After as an HTTP date: the next attempt waits until that date', async (t) => {
+  let until = 0
+  const ingest = await startIngest((req) => {
+    if (req.index > 0) return undefined
+    const date = new Date(Date.now() + 2000).toUTCString() // whole seconds: 1-2 s ahead
+    until = Date.parse(date)
+    return { status: 429, headers: { 'retry-after': date } }
+  })
+  t.teardown(() => ingest.close())
+  const h = makeShipper(ingest.url, FAST)
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(5)
+  t.equal(await h.shipper.flush(5000), true)
+  checkBalance(t, w, h)
+  const b = ingest.requests[1]
+  t.ok(b !== undefined && b.at >= until, `second attempt at ${b?.at}, not before ${until}`)
+})
+
+for (const value of ['soon', '-5', '', 'Thu, 99 Foo 2026 25:61:00 GMT']) {
+  t.test(`Retry-After ${JSON.stringify(value)} is ignored and the usual backoff applies`, async (t) => {
+    const ingest = await startIngest((req) => req.index === 0 ? { status: 503, headers: { 'retry-after': value } } : undefined)
+    t.teardown(() => ingest.close())
+    // With the default 5-minute clamp, honouring a misread value would blow the 5 s wait below.
+    const h = makeShipper(ingest.url, { ...FAST, maxRetryAfterMs: 300000 })
+    t.teardown(() => h.shipper.close(0))
+    const w = watchBalance(h)
+    h.pushEvents(5)
+    t.equal(await h.shipper.flush(5000), true)
+    checkBalance(t, w, h)
+    t.equal(ingest.requests.length, 2)
+  })
+}
+
+t.test('a huge Retry-After is clamped to maxRetryAfterMs', async (t) => {
+  const ingest = await startIngest((req) => req.index === 0 ? { status: 503, headers: { 'retry-after': '99999999999' } } : undefined)
+  t.teardown(() => ingest.close())
+  const h = makeShipper(ingest.url, { ...FAST, maxRetryAfterMs: 400, retryDeadlineMs: 10000 })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(5)
+  t.equal(await h.shipper.flush(5000), true)
+  checkBalance(t, w, h)
+  const [a, b] = ingest.requests
+  t.ok(a !== undefined && b !== undefined && b.at - a.at >= 400, 'waited at least the clamp')
+})
+
+t.test('a Retry-After past the retry deadline drops the batch as breaker, counted', async (t) => {
+  const ingest = await startIngest(() => ({ status: 503, headers: { 'retry-after': '60' } }))
+  t.teardown(() => ingest.close())
+  const h = makeShipper(ingest.url, { ...FAST, retryDeadlineMs: 1000 })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(5)
+  t.equal(await h.shipper.flush(3000), true, 'flush learns at once that the batch is given up')
+  checkBalance(t, w, h)
+  t.equal(h.stats().dropped.breaker, 5)
+  t.equal(ingest.requests.length, 1)
+})
+
+t.test('a retried batch past its deadline is dropped and counted as breaker', async (t) => {
+  const ingest = await startIngest(() => ({ status: 503 }))
+  t.teardown(() => ingest.close())
+  const h = makeShipper(ingest.url, { ...FAST, breakerThreshold: 1000, retryDeadlineMs: 300 })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(7)
+  t.equal(await h.shipper.flush(3000), true)
+  checkBalance(t, w, h)
+  const s = h.stats()
+  t.equal(s.dropped.breaker, 7)
+  t.ok(ingest.requests.length >= 2, `retried ${ingest.requests.length - 1} times within the deadline`)
+  t.equal(s.failures, ingest.requests.length)
+})
+
+t.test('a response body of megabytes is not read past a small cap', async (t) => {
+  const size = 64 * 1024 * 1024
+  const ingest = await startIngest((req) => req.index === 0 ? { hugeBodyBytes: size } : undefined)
+  t.teardown(() => ingest.close())
+  const h = makeShipper(ingest.url, { ...FAST, batchSize: 5 })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  h.pushEvents(5)
+  t.equal(await h.shipper.flush(5000), true)
+  h.pushEvents(5)
+  t.equal(await h.shipper.flush(5000), true)
+  await ingest.until(() => ingest.requests[0]?.responseFinished === true || (ingest.requests[0]?.bodyBytesWritten ?? 0) > 0, 5000)
+  checkBalance(t, w, h)
+  const first = ingest.requests[0]
+  t.equal(first?.responseFinished, false, 'the client hung up instead of reading 64 MB')
+  t.ok((first?.bodyBytesWritten ?? size) < size / 4, `the ingest got rid of ${first?.bodyBytesWritten} bytes only`)
+  t.equal(h.stats().sent, 10, 'the batch counts as sent (2xx) and the next one still goes out')
+  t.equal(h.stats().failures, 0)
+})
+
+t.test('a slow ingest under thousands of events per second: memory stays bounded, drops are counted', async (t) => {
+  const ingest = await startIngest(() => ({ delayMs: 700 }))
+  t.teardown(() => ingest.close())
+  const h = makeShipper(ingest.url, { ...FAST, queueSize: 1000, batchSize: 500, flushIntervalMs: 100, requestTimeoutMs: 5000 })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  // ~3000 events/s for 2 s: far above 500 events per 700 ms.
+  const pusher = setInterval(() => {
+    h.pushEvents(30)
+    if (h.stats().queued > 1000 || h.stats().inFlight > 500) t.fail('queue grew past its capacity')
+  }, 10)
+  await sleep(2000)
+  clearInterval(pusher)
+  t.equal(await h.shipper.flush(6000), true)
+  checkBalance(t, w, h)
+  const s = h.stats()
+  t.ok(s.dropped.overflow > 0, `${s.dropped.overflow} events dropped as overflow`)
+  t.equal(s.emitted, s.sent + s.dropped.overflow, 'nothing else was lost')
+  t.equal(ingest.lines().length, s.sent)
+  const got = numbers(ingest.lines())
+  t.ok(got.every((n, i) => i === 0 || n > (got[i - 1] as number)), 'delivered events are unique and in order')
+  t.equal(got[got.length - 1], s.emitted - 1, 'the newest event made it')
+  t.equal(h.warnings().filter((l) => /queue full/.test(l.msg)).length, 1, 'one overflow warning')
+})
+
+t.test('an ingest that recovers after an outage of 503s: what fits in the queue arrives, the rest is counted dropped', async (t) => {
+  const outageMs = 3000 // the real-length 30 s outage is in test/shipper-recovery.test.ts
+  const start = Date.now()
+  const box: { h?: Harness } = {}
+  const ingest = await startIngest(() => {
+    box.h?.observe()
+    return Date.now() - start < outageMs ? { status: 503 } : undefined
+  })
+  t.teardown(() => ingest.close())
+  const h = box.h = makeShipper(ingest.url, { ...FAST, queueSize: 300, batchSize: 100, breakerThreshold: 3, breakerCooldownMs: 700, retryDeadlineMs: 1000, flushIntervalMs: 50 })
+  t.teardown(() => h.shipper.close(0))
+  const w = watchBalance(h)
+  const pusher = setInterval(() => { h.pushEvents(10) }, 20) // 500 events/s
+  await sleep(outageMs + 500)
+  clearInterval(pusher)
+  await waitUntil(() => h.counters.breaker === 'closed' && h.stats().queued + h.stats().inFlight === 0, 10000, 'recovery')
+  checkBalance(t, w, h)
+  const s = h.stats()
+  t.equal(s.emitted, s.sent + s.dropped.overflow + s.dropped.breaker, 'every event sent or counted dropped')
+  t.ok(s.dropped.overflow + s.dropped.breaker > 0, 'the outage lost events that did not fit')
+  t.ok(s.sent >= 300, `at least a full queue arrived (${s.sent})`)
+  t.equal(ingest.lines().length, s.sent)
+  const got = numbers(ingest.lines())
+  t.ok(got.every((n, i) => i === 0 || n > (got[i - 1] as number)), 'no event arrived twice')
+  t.equal(got[got.length - 1], s.emitted - 1, 'the newest event arrived')
+  // closed -> open, then half_open probes that fail (-> open) until one succeeds (-> closed).
+  t.same(h.trail.slice(0, 3), ['closed', 'open', 'half_open'])
+  t.equal(h.trail[h.trail.length - 1], 'closed')
+  for (let i = 1; i < h.trail.length; i++) {
+    const prev = h.trail[i - 1]
+    const next = h.trail[i]
+    const ok = (prev === 'closed' && next === 'open') || (prev === 'open' && next === 'half_open') || (prev === 'half_open' && (next === 'open' || next === 'closed'))
+    t.ok(ok, `${prev} -> ${next} is a designed transition`)
+  }
+  t.equal(h.warnings().filter((l) => /breaker closed/.test(l.msg)).length, 1, 'one warning when it closed')
+})
