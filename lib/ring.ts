@@ -43,21 +43,4 @@ export class Ring<T> {
     this.len -= n
     return out
   }
-
-  /** Puts entries back at the front (a batch that will be retried), keeping the newest when over capacity. Returns how many were dropped. */
-  unshift (items: readonly T[]): number {
-    const cap = this.capacity
-    let dropped = 0
-    for (let i = items.length - 1; i >= 0; i--) {
-      if (this.len >= cap) {
-        // Full: the returned batch is older than everything queued, so it loses.
-        dropped += i + 1
-        break
-      }
-      this.head = (this.head - 1 + cap) % cap
-      this.buf[this.head] = items[i]
-      this.len++
-    }
-    return dropped
-  }
 }
