@@ -219,7 +219,8 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
     let ctx: RequestContext | undefined
     try {
       const raw = request.raw
-      ;(raw as IncomingMessage & { [kSeen]?: boolean })[kSeen] = true
+      // Only while a bad-URL request is open: ordinary traffic adds no property to the raw request.
+      if (badUrlOpen > 0) (raw as IncomingMessage & { [kSeen]?: boolean })[kSeen] = true
       ctx = new RequestContext(recorder, request.method, request.url)
       ;(request as RequestWithCtx)[kCtx] = ctx
       guard.fault('ip')
@@ -297,6 +298,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   // they are caught from the server's own 'request' event. Ordinary requests
   // pay one indexOf: only URLs whose path fails to decode get any work.
   const server = fastify.server as (typeof fastify.server | undefined)
+  let badUrlOpen = 0 // requests that failed to decode and whose response is not closed yet
   function onRawRequest (req: IncomingMessage, res: ServerResponse): void {
     try {
       const url = req.url
@@ -306,7 +308,10 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
         decodeURIComponent(q === -1 ? url : url.slice(0, q))
         return
       } catch {}
-      res.once('finish', () => {
+      badUrlOpen++
+      // 'close' fires in every case (finished or aborted), so the count cannot leak.
+      res.once('close', () => {
+        badUrlOpen--
         try {
           if ((req as IncomingMessage & { [kSeen]?: boolean })[kSeen] === true) return // our hooks saw it after all
           const ctx = new RequestContext(recorder, req.method ?? 'GET', url)
