@@ -1,0 +1,666 @@
+// The 404 pattern library: plain data, grouped by the family a match reports
+// as `rule`. lib/classify.ts compiles it once into three automata (path,
+// file name, query) that scan in one pass without backtracking.
+//
+// Every pattern is a lowercase literal matched after lib/normalize-path.ts has
+// undone encodings, case, slashes and dot segments. Two anchors exist:
+//
+//   path  patterns see `^/seg1/seg2/.../segN/$`
+//         '^/wp-admin/'  first segment is wp-admin (also /wp-admin/x)
+//         '/fckeditor'   some segment starts with fckeditor
+//         '/cgi-bin/'    some segment is exactly cgi-bin
+//         '/passwd/$'    last segment is exactly passwd
+//   name  patterns see `^<last segment>$`
+//         '^wp-config.'  file name starts with wp-config.
+//         '.sql$'        extension
+//         'shell'        anywhere in the file name
+//   query patterns see `^<decoded query>$`
+//
+// Families are listed strongest first: when several fire, the first wins.
+// Covering a family means naming what makes it a probe (a product's private
+// path, a file type nobody links to, an attack payload), never a word a
+// legitimate route could use on its own: `env`, `admin`, `git`, `shell`,
+// `config` or `wp` alone fire nothing.
+
+// Injection payloads such as `${jndi:` are literal text here, not templates.
+/* eslint-disable no-template-curly-in-string */
+
+export interface PatternFamily {
+  /** Reported as `rule` on the event. */
+  readonly rule: string
+  readonly about: string
+  /** Path patterns that fire wherever they are found. */
+  readonly path?: readonly string[]
+  /**
+   * Path patterns made of product names: they fire except on a page that is
+   * about something (docs, tags, search, help ...), so that `/tags/jenkins/`
+   * or `/docs/phpmyadmin/` stay unknown.
+   */
+  readonly pathOutsideContent?: readonly string[]
+  /** File name (last segment) patterns. */
+  readonly name?: readonly string[]
+  /** File name patterns that fire only with a server-side script extension (`.php`, `.asp`, `.jsp` ...). */
+  readonly scriptName?: readonly string[]
+  /** Query string patterns. */
+  readonly query?: readonly string[]
+}
+
+export const families: readonly PatternFamily[] = [
+  {
+    rule: 'traversal',
+    about: 'path traversal (also see the normaliser, which flags `..` above the root and disguised `..`)',
+    query: ['../../', '^../', '=../', '..../', '/../', '..//', '=..$']
+  },
+  {
+    rule: 'os-file',
+    about: 'operating system files and folders',
+    path: [
+      '^/etc/', '/etc/passwd/', '/etc/shadow/', '/etc/hosts/', '/etc/group/', '/etc/issue/', '/etc/hostname/',
+      '^/proc/', '/proc/self/', '^/windows/', '^/winnt/', '/windows/system32/', '/winnt/system32/', '/system32/',
+      '^/c:/', '^/d:/', '^/boot/', '^/usr/', '^/var/log/', '^/var/www/', '^/var/lib/', '^/var/run/', '^/var/tmp/',
+      '^/var/spool/', '^/var/mail/', '^/var/$', '^/bin/sh/', '^/bin/bash/', '^/bin/busybox/', '/bin/busybox/',
+      '^/dev/tcp/', '^/dev/cmdb/', '^/passwd/$', '^/shadow/$'
+    ],
+    name: [
+      '^win.ini$', '^boot.ini$', '^system.ini$', '^lilo.conf$', '^grub.conf$', '^grub.cfg$', '^master.passwd$',
+      '^cmd.exe$', '^sam$', '^ntuser.dat$', '^hosts.allow$', '^hosts.deny$', '^sudoers$', '^crontab$', '^fstab$',
+      '^resolv.conf$', '^issue.net$'
+    ],
+    query: [
+      'etc/passwd', 'etc/shadow', '=/etc/', '^/etc/', 'etc/f5-release', 'win.ini', 'boot.ini',
+      'system.ini', 'system32/', 'windows/system', 'winnt/', 'c:/windows', 'c:/boot', 'c:/inetpub', 'proc/self/',
+      '/bin/sh', '/bin/bash', '/bin/cat', '/bin/busybox', '/bin/id', 'cmd.exe', 'web-inf/web.xml', '/dev/tcp/',
+      'dev/cmdb/', '/var/log/', '/root/.ssh', '.ssh/id_rsa', 'sslvpn_websession'
+    ]
+  },
+  {
+    rule: 'file-inclusion',
+    about: 'local and remote file inclusion payloads in the query (wrappers, remote scripts, NUL truncation)',
+    query: [
+      'php://', 'file://', 'file:/', 'file///', 'data://', 'data:text', 'expect://', 'phar://', 'zip://', 'glob://',
+      'compress.zlib', 'zlib:', 'input_file', 'allow_url_include', 'auto_prepend_file', 'auto_append_file',
+      'mosconfig_', 'rfiinc', '\0', 'path=http', 'path]=http', 'path=ftp', 'dir=http', 'dir]=http', 'root=http',
+      'root]=http', 'inc=http', 'include=http', 'includes=http', 'prefix=http', 'page=http',
+      'template=http', 'lib=http', 'libdir=http', 'folder=http', 'module=http', 'conf=http',
+      'config=http', 'classpath=http', 'language=http', 'lang_file=http', 'skin=http', 'skinfile=http',
+      'cfile=http'
+    ]
+  },
+  {
+    rule: 'injection',
+    about: 'code, command, template, SQL and script injection payloads (specific syntax, never plain words)',
+    path: [
+      '${jndi', '${::', '${${', '${lower', '${upper', '${env:', '${sys:', '${java:', '${base64', '<script', '<svg',
+      '<img', '<iframe', 'javascript:', 'onerror=', 'onload=', 'alert(', 'document.cookie', 'union select',
+      'union all select', '<?php', 'phpinfo()', 'base64_decode(', 'shell_exec(', 'passthru(', 'freemarker.template',
+      'java.lang.runtime', '_memberaccess', 'class.module.classloader', '{{7*7}}', '${7*7}', '%{(#', 'getruntime()',
+      'wget http', 'curl http', 'cd /tmp', 'chmod 777', 'chmod +x'
+    ],
+    query: [
+      '${jndi', '${::', '${${', '${lower:', '${upper:', '${env:', '${sys:', '${java:', '${base64', '${date:',
+      '<script', 'javascript:alert', 'vbscript:', 'onerror=', 'onload=', 'onmouseover=', 'onfocus=', 'alert(',
+      'document.cookie', 'document.domain', "' union", '" union', ') union', '-1 union', 'union all select',
+      'union select null', 'union select 1', 'union select 0x', 'union select concat', "' or '1'='1", "' or 1=1",
+      '" or "1"="1', ' or 1=1--', "' and 1=1", "' and '1'='1", '1=1--', 'sleep(5)', 'benchmark(', 'waitfor delay',
+      '@@version', 'extractvalue(', 'updatexml(', 'load_file(', 'into outfile', 'xp_cmdshell', '<?php', '<?=',
+      'phpinfo()', 'base64_decode(', 'shell_exec(', 'passthru(', 'proc_open(', 'file_put_contents(',
+      'die(md5', 'die(@md5', '@md5(', 'print(md5', 'echo md5', 'echo(md5', 'pearcmd', 'hellothink', 'freemarker.template', 'java.lang.runtime', 'java.lang.processbuilder',
+      '_memberaccess', 'class.module.classloader', '.getruntime(', '{{7*7}}', '${7*7}', '#{7*7}', '%{(#',
+      'wget http', ';wget', '|wget', '`wget', '$(wget', ';curl', '|curl', '`curl', '$(curl', 'cd /tmp', '/tmp;',
+      ';sh ', '|sh ', '| sh', ';bash', '|bash', ';chmod', '|chmod', '&&chmod', '&& chmod', 'nc -e', 'bash -i',
+      ';id;', ';id$', '|id$', ';uname', '|uname', ';cat ', '|cat ', '`cat ', ';ls ', '|ls ', '$(cat', '$(id)',
+      '$(uname', '`id`', ';touch ', '|touch ', 'busybox', 'ping.exe', '|dir', '/c dir', 'c:/', 'command=whoami',
+      'whoami', 'uname -a', 'type=*"', '";}', "';}", '\'"><', '"><', "'><"
+    ]
+  },
+  {
+    rule: 'vcs',
+    about: 'version control metadata outside a dot folder (dot folders are handled in code)',
+    path: ['/cvs/entries/', '/cvs/root/', '/cvs/repository/', '/_darcs/', '/_svn/', '/svn/wc.db/'],
+    name: ['^wc.db$']
+  },
+  {
+    rule: 'dotfile',
+    about: 'hidden files and folders (handled in code) and environment files',
+    name: ['.env$', '^env.bak', '^env.old', '^env.save', '^env.txt', '^env.local', '^env.prod', '^env.dev',
+      '^dotenv.', '.htpasswd', 'htpasswd.', '^htpasswd$', '.htaccess', 'htaccess.', '^htaccess$', '^htgroup$',
+      '.htdigest', '.htusers', '.ds_store', '^ds_store$', '^desktop.ini$', '^thumbs.db$']
+  },
+  {
+    rule: 'webshell',
+    about: 'web shells and backdoors: known names, shell words, tiny random script names (combined with a script extension in code)',
+    pathOutsideContent: ['/backdoor/', '/backdoors/', '/webshell/', '/webshells/', '/wso/', '/c99/', '/r57/',
+      '/alfa_data/', '/alfacgiapi/'],
+    scriptName: [
+      // Names from public backdoor lists.
+      '^c99', '^c100', '^r57', '^r58', '^r99', '^wso', '^b374k', '^alfa', '^madspot', '^xleet', '^indoxploit',
+      '^priv8', '^sym.', '^sym1.', '^lol.', '^lfm.', '^nst.', '^nstview', '^door.', '^killer.', '^upl.', '^upl0ader',
+      '^cmdasp', '^cmdexec', '^cmd.', '^cmd_', '^cmd-', '^spexec', '^simattacker', '^sosyete', '^zehir', '^stres.',
+      '^ddos.', '^erne.', '^isko.', '^iskorpitx', '^kral.', '^locus', '^lolipop', '^lostdc', '^punk', '^sniper.',
+      '^sincap', '^safe0ver', '^wewo.', '^dc.pl', '^irc.pl', '^pws.pl', '^acid.', '^angel.', '^bloodsec',
+      '^bug.', '^duck.', '^python.', '^baidoubi', '^dra.', '^hkrkoz', '^indosec', '^itsecteam', '^d0main',
+      '^dz.', '^dz0.', '^dz1.', '^ee.', '^co.', '^g5.', '^ngh.', '^t00.', '^up.', '^wp-term.', '^zone-h', '^dumper.',
+      '^searchreplacedb', '^filesystembrowser', '^aspydrv', '^aspy.', '^efso', '^3fexe', '^dtool', '^ka_ushell',
+      '^antichat', '^ayyildiz', '^azrail', '^ajax_php_command', '^cgitelnet', '^ctt_sh', '^connect-back',
+      '^cbfphpsh', '^ex0shell', '^g00n', '^grp_webshell', '^jspwebshell', '^mackers', '^non-alphanumeric',
+      '^ru24_post', '^rootshell', '^stnc_', '^toolaspshell', '^winx_shell', '^up_win32', '^cmd_win32', '^loaderz',
+      '^phpjackal', '^phpremoteview', '^phpspy', '^gfs_sh', '^h4ntu', '^ironshell', '^klasvayv', '^lurm_safemod',
+      '^matamu', '^myshell', '^nshell', '^phantasma', '^qsd-php', '^simple-backdoor', '^simple_cmd', '^s72_shell',
+      '^specialshell', '^sst-sheller', '^w4ck1ng', '^zacosmall', '^casus15', '^crystalshell', '^cybershell',
+      '^dive_shell', '^dxshell', '^fatal.', '^go-shell', '^kadot', '^lamashell', '^liz0zim', '^mysql_interface',
+      '^networkfilemanager', '^ncc-shell', '^c0derz', '^c2007', '^madnet', '^mini.php', '^mini.', '^leaf.',
+      '^leafmailer', '^wp-xmlrpc.', '^about.php7', '^xmrlpc', '^wp-blog.', '^wp-info.',
+      '^wp-l0gin', '^wp-2019', '^wp-22', '^f0x.', '^fox.', '^marijuana', '^h4x', '^hacked.', '^0x.', '^0byte',
+      '^shell', '^sh.', '^sh3ll', '^x.', '^xx.', '^xxx.', '^z.', '^zz.', '^ok.', '^404.php', '^1337', '^l3b.',
+      '^repeater.', '^madspotshell', '^php-backdoor', '^php_shell', '^php-reverse-shell', '^php-tiny-shell',
+      '^reverse-shell', '^webadmin.php', '^weevely', '^wso2', '^xshell', '^wshell', '^shellz',
+      // Shell words anywhere in a file name.
+      'shell.', 'shell_', 'shell-', 'shell1', 'shell2', 'shellz', 'webshell', 'backdoor', '^bypass.', '_bypass', '-bypass.', 'c99',
+      'r57', 'b374k', 'priv8', 'sh3ll', 'madspot', 'xleet', '0wn3d', 'jspspy', 'aspxspy', 'phpspy', '^spy.', '^dx.',
+      '^ntdaddy', '^remexp', '^elmaliseker', '^accept_language', '-reverse.', '_reverse.', '^reverse.', 'exec.', '^lifkas', '^cfexec', '^pi.', '^_',
+      '^ws.', '^wp.', '^admin1', '^x1.', '^xl.', '^mar.', '^evil.', '^hack.', '^hacker.', '^pwn',
+      '^exploit.', '^payload.', '^rce.', '^cmd', '^command.', '^terminal.', '^console.php', '^eval.',
+      '^system.php', '^run.php', '^ajax-shell',
+      // Double extensions of an upload filter bypass.
+      '.jpg.', '.jpeg.', '.png.', '.gif.', '.txt.', '.ini.', '.ico.', '.pdf.', '.zip.', '.bmp.', '.svg.'
+    ]
+  },
+  {
+    rule: 'wordpress',
+    about: 'WordPress core, plugin and theme paths (media and static assets under them are excepted in code)',
+    query: ['rest_route=/wp/', 'rest_route=%2fwp%2f'],
+    path: [
+      '^/wp-admin/', '^/wp-content/', '^/wp-includes/', '^/wp-json/', '^/_wpeprivate/', '^/wordpress/', '^/wp/wp-',
+      '^/blog/wp-', '^/wp1/', '^/wp2/', '^/wp3/', '^/old-wp/', '^/wp-old/', '^/oldwp/', '^/newwp/', '^/wp-new/',
+      '/xmlrpc.php/', '/xmlrpc_server.php/', '/wlwmanifest.xml/'
+    ],
+    pathOutsideContent: ['/wp-admin/', 'wp-content/', 'wp-includes/', '/wp-json/', '/wp-login', '/wp-register',
+      '/wp-signup', '/wp-cron', '/wp-config', '/wp-trackback', '/wp-load', '/wp-mail', '/wp-blog-header',
+      '/wp-activate', '/wp-links-opml', '/wp-settings'],
+    name: ['^wp-config.', '^wp-login.', '^xmlrpc.', '^xmlrpc_', '^wlwmanifest.', '^wp-cli.yml']
+  },
+  {
+    rule: 'cms',
+    about: 'other CMS, shop and forum software (Joomla, Drupal, TYPO3, Bitrix, Magento, ...)',
+    path: [
+      '^/administrator/components/', '^/administrator/index.php', '^/administrator/manifests/',
+      '^/administrator/templates/', '^/administrator/language/', '^/administrator/logs/', '^/administrator/help/',
+      '/components/com_', '/com_', '/modules/mod_', '^/joomla/', '^/joomla.', '^/installation/',
+      '^/drupal/', '/sites/default/settings', '/sites/default/private/', '^/sites/all/modules/', '^/core/install.php',
+      '^/core/changelog.txt', '^/changelog.txt/$', '^/misc/drupal.js',
+      '^/typo3/', '^/typo3conf/', '^/typo3temp/var/', '^/typo3_src', '/typo3conf/',
+      '^/bitrix/', '^/app/etc/', '^/magento/', '^/downloader/index.php', '^/skin/adminhtml/', '^/errors/local.xml',
+      '^/var/export/', '^/magmi/', '/magmi/', '^/umbraco/', '^/sitecore/', '^/sitecore_', '^/sitefinity/', '^/cmspages/',
+      '^/cmsmodules/', '^/desktopmodules/', '^/dnn/', '^/forumrunner/', '^/ajax/render/',
+      '^/phpbb', '^/mybb/', '^/system/storage/', '^/admin/controller/', '^/ghost/api/admin/',
+      '^/admin/plugins/users-permissions/', '^/system/expressionengine/', '^/cmsms/', '^/dede/',
+      '^/phpcms/', '^/e/data/', '^/nuke/', '^/modules.php', '^/b2-include/', '^/b2-tools/', '^/xoops',
+      '^/modules/forums/', '^/squirrelmail', '^/horde', '^/roundcube', '^/rcube', '^/webmail/src/',
+      '^/webmail/horde/', '^/owncloud', '^/nextcloud', '^/claroline/', '^/mambo/', '^/mambots/',
+      '^/processwire/', '^/neos/', '^/episerver/', '^/glpi/', '^/opensis/', '^/bonita/',
+      '^/admin/config.php', '^/concrete5/', '^/silverstripe', '^/contao/', '^/shopware/', '^/prestashop/',
+      '^/oscommerce/', '^/zencart/', '^/catalog/admin/', '^/admin/includes/',
+      '^/includes/configure.php', '^/forums/cache/', '^/forum/cache/', '^/smf/', '^/ipb/', '^/invision/',
+      '^/vbulletin/', '^/whmcs', '^/clientarea.php', '^/webacula/', '^/wwwboard/', '^/cfide/',
+      '^/cfdocs/', '^/railo-context/', '^/lucee/', '^/lib/flex/', '^/skin_shop/', '^/learn/ruubikcms/',
+      '^/ruubikcms/', '^/plume-', '^/xoopsgallery/', '^/w-agora', '^/phpmyconferences',
+      '^/language/en-gb/en-gb.xml', '^/libraries/joomla/', '^/core/misc/drupal.js', '^/modules/system/system.info',
+      '^/magento_version', '^/js/mage/', '^/errors/report.php', '/rss/catalog/notifystock', '/cms_wysiwyg/directive',
+      '^/cmsdesk/', '^/kentico/', '^/storage/framework/', '^/artisan/$', '^/rainloop/', '^/ocs/v1.php', '^/ocs/v2.php',
+      '^/remote.php/', '^/readme.html/$', '^/license.txt/$', '^/wp-links-opml', '^/app_data/',
+      // Self-hosted web applications, probed at the root for their known holes.
+      '^/dolibarr', '^/vtigercrm', '^/sugarcrm', '^/suitecrm', '^/espocrm', '^/orangehrm', '^/mantis', '^/bugzilla',
+      '^/redmine', '^/mediawiki', '^/dokuwiki', '^/tikiwiki', '^/limesurvey', '^/piwik', '^/matomo/', '^/openx/',
+      '^/zenphoto', '^/coppermine', '^/phplist', '^/mautic', '^/osticket', '^/hesk/', '^/otrs/', '^/znuny',
+      '^/opencart', '^/cubecart', '^/xcart', '^/virtuemart', '^/xenforo', '^/punbb', '^/fluxbb', '^/phpfusion',
+      '^/e107', '^/cmsmadesimple', '^/modx', '^/textpattern', '^/serendipity', '^/b2evolution', '^/dotclear',
+      '^/pligg', '^/elgg', '^/phpwiki', '^/foswiki', '^/afterlogic', '^/sogo/', '^/openfire', '^/centreon',
+      '^/opmanager', '^/ntopng', '^/smokeping', '^/mrtg/', '^/phpmyfaq', '^/ocsreports', '^/openemr', '^/openmrs',
+      '^/pentaho', '^/graylog', '^/splunk', '^/phpbb3', '^/jira/', '^/confluence/', '^/bitbucket/', '^/gitea/',
+      '^/gogs/', '^/gitlab/users/', '^/webtrees', '^/phpipam', '^/netbox/', '^/nextcloud/', '^/seafile',
+      '^/pydio', '^/ampache', '^/subsonic', '^/plex/web', '^/jellyfin/web', '^/emby/web'
+    ],
+    pathOutsideContent: ['/administrator/components/', '/typo3conf/', '/bitrix/admin/', '/bitrix/php_interface/'],
+    name: ['^configuration.php', '^localsettings.php', '^localsettings.', '^joomla.xml', '^sitecore.version',
+      '^mt.cgi', '^bb_smilies', '^viewtopic.php.', '^admin_news_bot']
+  },
+  {
+    rule: 'file-manager',
+    about: 'rich-text editor connectors, file managers and upload scripts',
+    path: ['/fckeditor/editor/', '/ckfinder/core/', '/kcfinder/', '/elfinder/php/', '/filemanager/connectors/',
+      '/spaw2/', '/spaw/dialogs/', '/tiny_mce/plugins/', '/tinymce/plugins/', '/responsivefilemanager/',
+      '/jquery-file-upload/', '/blueimp/', '/server/php/', '/uploadify/', '/phpformbuilder/', '/ajaxfilemanager/',
+      '/kindeditor/', '/ueditor/', '/fileman/', '/webuploader/', '/plupload/', '/filemanager/dialog.php/'],
+    pathOutsideContent: ['/fckeditor', '/ckfinder', '/kcfinder', '/elfinder', '/spaw/', '/spaw2', '/filemanager/', '/swfupload',
+      '/phpthumb', '/timthumb', '/uploadify', '/file-manager/', '/filemanager2/'],
+    scriptName: ['upload', 'filemanager', 'file_manager', 'file-manager', '^elfinder', '^kcfinder', '^ckfinder',
+      '^fckeditor', '^connector.', '^browser.', '^imagemanager', '^filebrowser', '^phpthumb', '^timthumb',
+      '^uploadify'],
+    name: ['^swfupload.', '^uploadify.swf', '^fileslist.', '^dialog.php', '^filelink.php', '^openfile.php']
+  },
+  {
+    rule: 'admin-console',
+    about: 'database, server and application consoles (phpMyAdmin, Adminer, Tomcat manager, Jenkins, Solr, ...)',
+    path: [
+      '^/blog/phpmyadmin/', '^/manager/html', '^/manager/text', '^/manager/status', '^/manager/deploy', '^/manager/jmxproxy',
+      '^/host-manager/', '^/jmx-console', '^/web-console', '^/admin-console', '^/invoker/', '^/jbossws/',
+      '^/jbossmq-httpil/', '^/jboss-net/', '^/jboss/', '^/console/login/', '^/console/css/', '^/console/images/',
+      '^/console/j_security_check', '^/bea_wls_', '^/uddiexplorer', '^/uddi/', '^/wls-wsat/', '^/_async/',
+      '^/axis2', '^/axis/', '^/examples/servlet', '^/examples/jsp/', '^/examples/servlets/', '^/jsp-examples',
+      '^/servlets-examples', '^/servlet/', '^/solr/', '^/druid/', '^/h2-console', '^/dbconsole', '^/jenkins/',
+      '^/hudson', '^/jnlpjars/', '^/asynchpeople/', '^/script/$', '^/scripttext/$', '^/nexus/service/', '^/artifactory/api/',
+      '^/kibana', '^/app/kibana', '^/_plugin/', '^/_cat/', '^/_cluster/', '^/_nodes/', '^/_all/', '^/_aliases/',
+      '^/_mapping/', '^/_snapshot/', '^/_utils/', '^/_all_dbs/', '^/server-status', '^/server-info',
+      '^/nginx-status', '^/nginx_status', '^/fpm-status', '^/php-fpm-status', '^/webmin', '^/cpanel', '^/whm/',
+      '^/plesk', '^/directadmin', '^/vestacp', '^/ispconfig', '^/zabbix', '^/nagios', '^/cacti/', '^/munin',
+      '^/awstats', '^/_awstats', '^/webalizer', '^/ganglia', '^/phpsysinfo', '^/monit/', '^/haproxy', '^/portainer',
+      '^/rabbitmq', '^/grafana/login', '^/pma/', '^/mongo-express',
+      '^/rockmongo', '^/phpredisadmin', '^/redis-commander', '^/memadmin', '^/opcache', '^/apc.php',
+      '^/xcache', '^/eaccelerator', '^/memcache', '^/jolokia', '^/heapdump', '^/threaddump', '^/logfile/$',
+      '^/configprops', '^/mylittleadmin', '^/mylittlebackup', '^/sqlbuddy',
+      '^/sql-admin', '^/admin/phpmyadmin', '^/websql', '^/sqlweb', '^/webdb', '^/myadmin', '^/pgadmin',
+      '^/phppgadmin', '^/adminer', '^/php-my-admin', '^/phpmy', '^/mysqlmanager', '^/mysql-admin',
+      '^/mysqladmin', '^/pma2', '^/pma3', '^/pma4', '^/pma20', '^/dbadmin', '^/admincp', '^/adminpanel', '^/admincontrol', '^/admin_area', '^/admin-area',
+      '^/adminarea', '^/admin1/', '^/admin2/', '^/admin3/', '^/admin4/', '^/admin5/', '^/phpadmin', '^/db-admin', '^/admin/sqladmin', '^/wizmysqladmin', '^/shopdb/',
+      '^/sqlmanager', '^/dumper/', '^/mysqldumper', '^/bigdump', '^/moadmin', '^/phpmoadmin', '^/phpliteadmin',
+      '^/sqlitemanager', '^/elmah.axd', '^/trace.axd', '^/rails/info', '^/__clockwork',
+      '^/_debugbar', '^/debug/default/', '^/system/console', '^/crx/', '^/libs/granite/', '^/libs/cq/',
+      '^/bin/querybuilder', '^/libs/livecycle', '^/system/sling', '^/wavemaker/', '^/pagespeed-global-admin',
+      '^/pagespeed_admin', '^/opscenter/', '^/admin/queues.jsp', '^/manage/heapdump', '^/manage/env',
+      '^/management/env', '^/sonarqube/', '^/netdata/', '^/observium/', '^/librenms/', '^/icinga', '^/virtualmin/',
+      '^/usermin/', '^/ajenti/', '^/traefik/', '^/minio/', '^/activemq/', '^/hawtio/', '^/karaf/', '^/geonetwork/',
+      '^/superset/', '^/metabase/', '^/redash/', '^/jupyter/', '^/rstudio/', '^/oozie/', '^/ambari/', '^/cloudera/',
+      '^/hadoop/', '^/webhdfs/', '^/jobmanager/', '^/jmx/$', '^/tomcat/', '^/weblogic/', '^/glassfish/',
+      '^/asadmin/', '^/resin-admin/', '^/artifactory/', '^/consul/ui', '^/v1/kv/', '^/v1/catalog/', '^/v1/sys/',
+      '^/v2/keys/', '^/_search', '^/_stats', '^/_template', '^/_security/', '^/_xpack', '^/_count', '^/_msearch',
+      '^/_bulk', '^/_tasks', '^/_ingest/', '^/_license', '^/_sql', '^/systeminfo/$', '^/whoami/$', '^/phpma/',
+      '^/mongodump', '^/turbine.stream', '^/hystrix.stream', '^/gateway/routes', '^/zuul/routes', '^/monitorix/',
+      '^/nagios3/', '^/zabbix/', '^/munin/', '^/cacti/', '^/phpldapadmin', '^/ldapadmin', '^/rockmongo',
+      '^/grafana/', '^/prometheus/', '^/elasticsearch/', '^/etcd/', '^/xmlrpc/$', '^/xmlrpc.cgi', '^/xampp/',
+      '^/webfig/'
+    ],
+    pathOutsideContent: [
+      'phpmyad', 'myadmin', 'sqladmin', 'phpliteadmin', 'pgadmin', 'adminer', 'moadmin', 'sqlbuddy', 'mysqldumper',
+      '/mysql-admin/', 'mysqlmanager', 'php-myadmin', 'phpadmin', '/admincp', '/adminpanel', '/pma/', '/actuator/', '/druid/', '/solr/admin', '/jmx-console',
+      '/web-console', '/manager/html', '/phpmemcachedadmin', '/memcached/', '/jenkins/script', '/phpinfo/$',
+      '/_profiler', '/h2-console', '/mysql/scripts/', '/scripts/setup.php', '/mysql/mysqlmanager'
+    ],
+    scriptName: ['^admin', 'sysadmin', '_admin', '-admin', 'webadmin', 'myadmin', 'dbadmin', 'sqladmin', '^phpadmin',
+      '^administrator', '^manager.', '^cpanel', '^panel.', '^adminer', '^phpliteadmin', '^phpmyadmin', '^moadmin',
+      '^sqlbuddy', '^editor-4.', '^phpmemcachedadmin', '^server-status', '^server-info', '^jmx-console',
+      '^web-console', '^opcache', '^memcache', '^apc.'],
+    name: ['^elmah.axd', '^trace.axd']
+  },
+  {
+    rule: 'framework',
+    about: 'framework internals, debug and dependency endpoints (Spring, Laravel, Symfony, PHPUnit, Java EE, Vite, ...)',
+    path: [
+      '^/actuator/', '^/_ignition/', '^/_fragment', '^/_profiler', '^/_wdt/', '^/app_dev.php', '^/app_test.php',
+      '^/telescope/requests', '^/telescope/api/', '^/horizon/api/', '^/debug/vars', '^/metrics/cadvisor', '^/debug/pprof', '/debug/pprof/', '^/__debug__/', '^/storage/logs/', '^/@fs/', '^/@id/',
+      '^/vendor/phpunit/', '/vendor/phpunit/', '/phpunit/phpunit/', '/phpunit/util/', '/phpunit/src/',
+      '^/vendor/composer/', '^/vendor/autoload.php', '^/web-inf', '^/meta-inf', '/_/web-inf/', '/_/meta-inf/',
+      '/javax.faces.resource', '^/struts/', '^/struts2-', '^/index.action/$', '^/jsonws/', '^/api/jsonws/',
+      '^/graphql/schema.json', '^/eureka/', '^/hystrix', '^/nacos/',
+      '^/.next/', '/cgi-bin/printenv', '^/server.js/$',
+
+      '^/tp/public/', '^/tp5/', '^/public/index.php/', '^/index.php/module/', '^/apps/vendor/', '^/oldsite/vendor/',
+      '^/modules/vendor/', '^/lib/phpunit/', '^/phpunit/', '^/vendor/htmlawed/', '^/vendor/laravel/'
+    ],
+    pathOutsideContent: ['/actuator/', '/phpunit/', '/_ignition/', '/vendor/phpunit', '/web-inf/', '/meta-inf/'],
+    query: ['xdebug_session_start', 'xdebug_profile', 'start_debug=1', '_profiler_'],
+    name: ['^eval-stdin.php', '^phpunit.', '^composer.phar', '^web.xml$', '^faces-config.xml', '^struts.xml', '^struts-config.xml',
+      '^applicationcontext.xml', '^dispatcher-servlet.xml', '-servlet.xml$', '^jboss-web.xml', '^jboss-app.xml', '^jboss-deployment', '^jboss-ejb3', '^jboss-client', '^jboss-service',
+      '^weblogic.xml', '^weblogic-ejb-jar', '^ironjacamar.xml', '^persistence.xml', '^ejb-jar.xml', '^laravel.log',
+      '^heapdump', '^threaddump', '^telerik.web.ui', '^glimpse.axd', '^chartimg.axd', '^elmah.axd', '^trace.axd']
+  },
+  {
+    rule: 'vendor-rce',
+    about: 'appliances and enterprise products whose paths are probed for known vulnerabilities',
+    query: ['^s=captcha', '^s=/index/', '^s=index/', '^s=/', 'index/think', '_method=__construct', 'vars[0]=',
+      '^type=keygen', '^type=report&reportname', 'cmd=ping', 'mode=cmd',
+      'call_user_func', 'invokefunction', 'think/app', 'think/container', 'think/view', 'think/request',
+      'vars[1][]=', 'function=call_user', 'filter[]=system', 'server[request_method]'],
+    path: [
+      // Network appliances, VPNs and gateways
+      '^/hnap1', '^/boaform/', '^/boafrm/', '^/gponform/', '^/goform/', '^/ctrlt/', '^/userrpm/', '^/tmui/',
+      '^/mgmt/tm/', '^/mgmt/shared/', '^/remote/fgt_lang', '^/remote/login', '^/remote/logincheck', '^/remote/error',
+      '^/remote/info', '^/remote/portal', '^/remote/saml', '^/remote/hostcheck', '^/api/v2/cmdb/',
+      '^/dana-na/', '^/dana-cached/', '^/dana/html5acc', '^/dana/home/', '^/dana-ws/', '^/global-protect/',
+      '^/ssl-vpn/', '^/sslvpn', '^/+cscoe+/', '^/+cscol+/', '^/+cscot+/', '^/+cscou+/', '^/+webvpn+/', '^/cscoe/',
+      '^/webvpn', '^/citrix/xenapp', '^/citrix/storeweb', '^/citrix/store/', '^/vpn/index.html', '^/vpn/tmindex', '^/vpn/js/', '^/vpns/', '^/logon/logonpoint/', '^/cgi/', '^/mifs/', '^/mics/',
+      '^/catalog-portal/', '^/php/ztp_gate.php', '^/php/utils/', '^/unauth/', '^/esp/cms_changedevicecontext',
+      '^/webconsole/', '^/__api__/', '^/sonicos/', '^/cgi-mod/', '^/zyxel/', '^/ztp/', '^/hedwig.cgi',
+      '^/getcfg.php', '^/tmpfs/', '^/picsdesc.xml', '^/wanipcn.xml', '^/currentsetting.htm', '^/boarddataww.php',
+      '^/setup.cgi', '^/tmunblock.cgi', '^/level/15/', '^/editblackandwhitelist', '^/evox/',
+      '^/por/login_psw', '^/sess-bin/', '^/operator/basic.shtml', '^/web_shell_cmd.gch', '^/volume1/', '^/y000000000000',
+      '^/sdk/weblanguage', '^/isapi/', '^/onvif', '^/rpc2_login', '^/agentboard.xgi', '^/iclock/', '^/ccmadmin/',
+      '^/admin_ui/', '^/sgms/', '^/versa/', '^/wabam', '^/securenvoy/',
+      '^/cgi-bin-sdb/', '^/mrcgi/', '^/zhnping.cmd', '^/forms/dologin',
+      // Microsoft Exchange, SharePoint, IIS
+      '^/owa/', '^/ecp/', '^/ews/', '^/autodiscover', '^/rpc/rpcproxy.dll', '^/microsoft-server-activesync',
+      '^/mapi/', '^/oab/', '^/_layouts/', '^/_vti_', '/_vti_', '^/_mem_bin/', '^/msadc/',
+      '^/iisadmpwd/', '^/iissamples/', '^/issamples/', '^/iishelp/', '^/certsrv/', '^/rdweb/',
+      '^/aspnet_client/', '^/exchweb/',
+      // Enterprise software
+      '^/sap/bc/', '^/sap/public/', '^/sap/hana/', '^/irj/', '^/webdynpro/', '^/nwa/', '^/ctc/servlet', '^/developmentserver/', '^/oa_html/', '^/oa_cgi/',
+      '^/oa_media/', '^/em/console', '^/ibm/console', '^/ibmcognos', '^/websphere', '^/webspheresamples',
+      '^/iwc/', '^/nps/servlet', '^/qcbin/', '^/magicinfo/', '^/orion/login', '^/xxl-job-admin/', '^/apiclient/',
+      '^/ovirt-engine/', '^/alfresco/', '^/share/page/', '^/ossim/', '^/anaqua/', '^/chronos.wsc/', '^/fmi/',
+      '^/cxcum/', '^/ccm-web/', '^/weaver/', '^/emswebclient/', '^/fpui/', '^/gespage/', '^/hm/login.action',
+      '^/monitorix-cgi/', '^/nagiosxi/', '^/nagvis/', '^/nuxeo/', '^/sfiler/', '^/ocpu/', '^/pandora_console/',
+      '^/polarion/', '^/qlikview/', '^/selfenrollment/', '^/secmail/', '^/systemmanager/', '^/sphinxauth/',
+      '^/sws/', '^/static/console-utm-webui/', '^/webmodule-ee/', '^/carbon/admin', '^/yunohost/', '^/zimbra',
+      '^/akuiteo', '^/arcgis/rest/', '^/calendar/admin/', '^/calendarix/', '^/cxrestapi/', '^/commandcenter/',
+      '^/gdshost/', '^/pem/login/', '^/decisioncenter', '^/dxplanning/', '^/wfc/logon', '^/_login_server_', '^/qsa/',
+      '^/web/database/', '^/op/generate', '^/saw.dll', '^/out/out.', '^/b/l.e', '^/jasperserver', '^/cfcc/',
+      '^/hybridity/', '^/airwatch/', '^/studioserver/', '^/goanywhere/', '^/helpdesk/webobjects/', '^/mdm/checkin',
+      '^/clients/mycrl', '^/server/node_upgrade_srv', '^/rsso/', '^/scriptcase/', '^/sfmc/login',
+      '^/reports/data/opt/', '^/akuiteo.collabs', '^/sm/ess.do', '^/sm935/', '^/horde/',
+      '^/ui/vropspluginui/', '^/ui/vcav-bootstrap/', '^/ui/h5-vsan/',
+      '^/vsphere-client', '^/eam/vib', '^/ucmdb', '^/webtools/control/',
+      '^/partymgr/', '^/accounting/control/', '^/geoserver/', '^/sslvpnlogin', '^/siteserver/', '^/adsamples/', '^/ows-bin/', '^/pls/',
+      '^/officescan/', '^/iisprotect/', '^/pbserver/', '^/_private/', '^/nf/auth/', '^/saas/auth/', '^/portal/webclient', '^/devmode.action', '^/showcase.action',
+      '^/struts2xmlhelloworld', '^/services/listservices', '^/rpc2/$', '^/scripts/root.exe', '^/nifi-api/', '^/nifi/', '^/reportserver', '^/reports/browse', '^/pages/doenterpagevariables.action',
+      '^/pages/createpage-entervariables', '^/rest/tinymce/', '^/plugins/servlet/', '^/secure/configurewizard',
+      '^/secure/querycomponent', '^/secure/configurereport', '^/secure/contactadministrators', '^/jeecg-boot',
+      '^/seeyon/', '^/ispirit/', '^/yyoa/', '^/plug-in/',
+      '^/moveitisapi/', '^/human.aspx', '^/guestaccess.aspx', '^/setupwizard.aspx', '^/setup/setup-s/',
+      '^/ws/v1/cluster/', '^/v1.24/', '^/v1.40/', '^/containers/json', '^/v2/_catalog',
+      '^/apis/apps/',
+      '^/api/kernels', '^/jira/secure/', '^/confluence/pages/',
+      '^/cgi-bin/kerbynet', '^/scripts/wpnbr', '^/scripts/tradecli',
+      '^/scripts/mundimail', '^/scripts/ckeditor', '^/scripts/setup.php', '^/bigconf.cgi', '^/wikihome/',
+      '^/iecreate.stm', '^/sysuser/', '^/servlet/', '^/phprocketaddin',
+      '^/shoponline/', '^/acart2_0/', '^/midicart/', '^/shopping300', '^/[seccheck]',
+      '^/showmail.pl', '^/wavemaker', '^/weaver', '^/dana-na', '^/anzagien', '^/belegungsplan/',
+      '^/betablockmodules/', '^/web/betablockmodules/',
+      '^/contenido', '^/don3/', '^/dynatracker', '^/opensiteadmin/', '^/squery/',
+      '^/_friendly/', '^/arab3upload/', '^/arash_lib/', '^/awzmb/',
+      '^/mcnews/', '^/myphpcommander', '^/phplib/', '^/phppc/',
+      '^/script_path/', '^/sw/lib_find/', '^/tsep/', '^/w-agora_path/',
+      '^/news/include/createdb', '^/public_html/modules/', '^/php.incs/',
+      '^/ch_readalso', '^/es_offer', '^/inc_user.php',
+      '^/s03.php', '^/xt_counter', '^/ampps/',
+      '^/mifs', '^/owncloud/apps/', '^/remote_agent.php', '^/bitrix/rk.php',
+      '^/cf_scripts/',
+      '^/hipreport.esp', '^/sslmgr', '^/wsman', '^/ovirt', '^/jolokia/'
+    ],
+    name: ['^remote_agent.php', '^telerik.web.ui.dialoghandler', '^getcfg.php', '^hnap1', '^currentsetting.htm',
+      '^login.esp', '^fgt_lang', '^sslvpn_websession', '^tmshcmd.jsp', '^filerread.jsp',
+      '^fileread.jsp', '^directorylist.jsp', '^happyaxis.jsp', '^jmxinvokerservlet', '^node_upgrade_srv',
+      '^createremoteappwebsession', '^ztp_gate', '^execute-solution', '^owssvr.dll', '^author.dll', '^shtml.dll',
+      '^shtml.exe', '^fp30reg.dll', '^spdisco.aspx', '^htimage.exe', '^imagemap.exe', '^toolpane.aspx',
+      '^webjobupload.asmx', '^exporttool', '^microsoft.exchange', '^service.cnf', '^users.pwt', '^_vti_',
+      '^sqlqhit.asp', '^snoop.jsp', '^source.jsp', '^debug.jsp', '^test.jsp', '^cookieexample',
+      '^helloworldexample', '^sewse.exe', '^post16.exe', '^tradecli.dll', '^wpnbr.dll', '^saw.dll',
+      '^studioservice.download', '^getproductversion']
+  },
+  {
+    rule: 'cgi',
+    about: 'CGI programs and folders',
+    path: ['^/cgi-bin/', '^/cgi-sys/', '^/cgi-mod/', '^/cgi-local/', '^/fcgi-bin/', '^/cgibin/', '^/cgi-win/',
+      '^/cgi/', '^/scgi-bin/', '^/cgi-exe/', '^/htbin/'],
+    pathOutsideContent: ['/cgi-bin/', '/cgi-sys/', '/cgi-mod/', '/cgi-local/', '/fcgi-bin/', '/cgibin/', '/scgi-bin/'],
+    name: ['.cgi$', '.pl$', '.dll$', '.bat$', '^test-cgi', '^printenv', '^php-cgi', '^php.cgi', '^formmail',
+      '^perlshop', '^count.cgi', '^nph-', '^webdist.cgi', '^htsearch', '^wwwwais', '^plusmail',
+      '^info2www', '^campas', '^websendmail', '^faxsurvey', '^phf$']
+  },
+  {
+    rule: 'backup',
+    about: 'backups, dumps, databases and editor leftovers (archives are judged in code)',
+    path: ['/backup_migrate/', '/backup-db/', '/aiowps_backups/', '/backupbuddy', '/wp_all_backup/',
+      '/wpbackitup_backups/', '/updraft/', '^/_backup/', '^/backup/backup', '^/bak/', '^/old_files/',
+      '^/sql/dump', '^/dumps/', '^/db_backup', '^/db_backups', '^/database_backup', '^/site_backup', '^/.backup',
+      '/blog/wp-content/backups/', '/mysql_debug', '^/install~/', '^/wp.rar/', '^/venv.bak/', '^/backup.'],
+    scriptName: ['^dump', 'dumper', 'backup', '^restore', '^export_db', '^exportdb', '^sqldump', '^mysqldump',
+      '^db_export'],
+    name: [
+      '.bak$', '.bak.', '.backup$', '.bkp$', '.bk$', '.old$', '.orig$', '.original$', '.save$', '.sav$', '.swp$',
+      '.swo$', '.swn$', '~$', '.tmp$', '.temp$', '.copy$', '.dist$', '.sql$', '.sql.', '.mdb$', '.accdb$',
+      '.sqlite$', '.sqlite3$', '.sqlitedb$', '.db$', '.db3$', '.dump$', '.dmp$', '.mysql$', '.psql$', '.pgsql$',
+      '.bson$', '.frm$', '.ibd$', '.myd$', '.ldf$', '.mdf$', '.php.', '.php_', '.php-', '.php~', '.inc.',
+      '.asp.', '.aspx.', '.jsp.', '.asa.', '.asax.', '.json.bak',
+      '_bak$', '-bak$', '.bakup', '^dbdump', '^db_dump', '^db-dump', '^mysqldump', '^sqldump', '^dump_',
+      '^backupsql', '^db_backup', '^database_backup', '.sql.gz', '.tar.gz.', '^wc.db', '.tar.bz2$', '.tag.gz$',
+      '.mysql.', '^nano.save', '^dead.letter', '^secring.', '^pubring.', '.kdbx$', '.kdb$', '.keychain$',
+      '^erl_crash.dump', '^core.dump', '^hs_err_pid', '^heapdump', '.hprof$', '^localhost.', '^install.bak',
+      '.pyc$', '.class$', '.war$', '.ear$', '^installer-data', '^installer-backup'
+    ]
+  },
+  {
+    rule: 'config-file',
+    about: 'configuration, credentials, keys and project manifests (config-like names are combined with extensions in code)',
+    path: ['/.ssh/', '^/config/database', '^/config/secrets', '^/config/master.key', '^/config/credentials',
+      '^/config/app.yml', '^/config/application.', '^/config/settings.ini', '^/config/config.', '^/config/security.',
+      '^/config/databases.yml', '^/config/storage.yml', '^/app/config/', '^/application/configs/',
+      '^/common/config/', '^/services/config/', '^/documentation/config', '^/symphony/',
+      '/app/config/', '^/etc/',
+      '^/config.json/$', '^/id_rsa', '^/id_dsa', '^/nbproject/', '^/spec/lib/',
+      '^/doctrine/', '^/custom/db', '^/include/config', '^/includes/config', '^/inc/config',
+      '^/config/aws', '^/config/sftp', '^/sftp-config', '^/var/debug',
+      '^/wg-clients/', '^/ws_ftp', '^/dockerfile/$', '^/vagrantfile/$', '^/gemfile', '^/rakefile/$',
+      '^/capfile/$', '^/procfile/$', '^/makefile/$', '^/jenkinsfile/$', '^/gradlew/$', '^/pipfile/$', '^/kubeconfig/$', '^/anaconda3/', '^/venv/', '^/.venv/', '^/virtualenv/', '^/node_modules/.bin'],
+    name: [
+      '.ini$', '.conf$', '.cnf$', '.cfg$', '.config$', '.properties$', '.toml$', '.env$', '.pem$', '.key$', '.ppk$',
+      '.p12$', '.pfx$', '.jks$', '.keystore$', '.ovpn$', '.tfstate$', '.tfstate.', '.tfvars$', '.npmrc$', '.inc$',
+      '.pgpass$', '.netrc$', '.passwd$', '.password$', '.pwd$', '.secret$', '.secrets$', '.sh_history$', '.mylogin.cnf', '.plist$', '.iml$', '.ipr$', '.iws$',
+      '.sublime-project', '.sublime-workspace', '.code-workspace', '.csproj$', '.vbproj$', '.sln$', '.pbxproj$',
+      '.xcworkspace', '.gemspec$', '.rdb$', '.mcd$', '.reg$',
+      '^id_rsa', '^id_dsa', '^id_ecdsa', '^id_ed25519', '^authorized_keys', '^known_host', '^identity.pub',
+      '^passwd.', '^pass.txt', '^pwd.db', '^creds.', '^users.txt', '^user.txt', '^accounts.txt', '^keys.txt',
+      '^api_keys.', '^apikeys.', '^token.txt', '^tokens.txt', '^aws.txt', '^aws_keys', '^ssh_host_', '^credentials.', '^secret_token', '^secrets.json', '^secret.json',
+      '^secrets.txt', '^secret.txt', '^secret_key', '^secret-key', '^master.key', '^private.key', '^privatekey', '^server.key',
+      '^docker-compose', '^dockerrun', '^compose.yml', '^compose.yaml', '^dockerfile.', '^gemfile.lock', '^gruntfile.js', '^gulpfile.js', '^webpack.config', '^webpack.mix',
+      '^vite.config', '^next.config', '^nuxt.config', '^babel.config', '^jest.config', '^karma.conf',
+      '^rollup.config', '^tailwind.config', '^postcss.config', '^svelte.config', '^astro.config', '^ecosystem.config',
+      '^package.json$', '^package-lock.json$', '^npm-shrinkwrap.json', '^composer.json$', '^composer.lock$',
+      '^composer.phar', '^yarn.lock$', '^pnpm-lock', '^bower.json$', '^tsconfig.json$', '^jsconfig.json$',
+      '^go.mod$', '^go.sum$', '^cargo.toml$', '^cargo.lock$', '^pyproject.toml$', '^requirements.txt$',
+      '^requirements-dev.txt', '^pipfile.', '^poetry.lock$', '^setup.py$', '^setup.cfg$', '^manage.py$',
+      '^wsgi.py$', '^asgi.py$', '^settings.py$', '^local_settings.py', '^__init__.py$', '^pubspec.', '^build.gradle',
+      '^settings.gradle', '^gradlew.', '^gradle.properties', '^gradle-wrapper', '^pom.xml$', '^build.xml$',
+      '^build.local.xml', '^phpunit.xml', '^phpspec.yml', '^phinx.yml', '^codeception.yml', '^behat.yml',
+      '^project.xml$', '^nbactions.xml', '^.classpath', '^web.config', '^web.debug.config', '^web.release.config',
+      '^server.xml$', '^context.xml$', '^tomcat-users', '^local.xml', '^enterprise.xml', '^global.asa',
+      '^appspec.yml', '^homestead.', '^sftp-config', '^filezilla.xml', '^sitemanager.xml', '^recentservers.xml',
+      '^winscp.ini', '^ws_ftp.ini', '^ftpsync.settings', '^.ftpconfig', '^ws_ftp.log', '^database.yml', '^mongoid.yml', '^application.properties',
+      '^application.yml', '^application.yaml', '^bootstrap.yml', '^appsettings.', '^parameters.yml',
+      '^parameters.ini', '^parameters.php', '^initial_root_password', '^airflow.cfg', '^fish_variables',
+      '^nginx.conf', '^httpd.conf', '^apache2.conf', '^php.ini', '^php-cli.ini', '^php4.ini', '^php5.ini',
+      '^my.cnf', '^my.ini', '^mercurial.ini', '^serviceaccount.', '^serviceaccountkey', '^service-account.', '^service_account.', '^service-account-key',
+      '^firebase.json', '^firebase-adminsdk', '^google-services.json', '^googleservice-info',
+      '^keystore.', '^jwt.key', '^jwt-key.', '^oauth-private.', '^apiserver-key', '^ca.key', '^client.key',
+      '^terraform.tfstate', '^terraform.tfvars', '^kubeconfig.', '^auth.json$',
+      '^aws.yml', '^aws.yaml', '^aws-key.', '^aws.json', '^aws_credentials',
+      '^s3cfg', '^boto.cfg', '^wp-cli.yml', '^heroku.yml', '^netlify.toml',
+      '^vercel.json', '^now.json', '^app.yaml$', '^app.yml$', '^cloudbuild.', '^buildspec.',
+      '^azure-pipelines.', '^bitbucket-pipelines.', '^gitlab-ci.', '^circle.yml', '^travis.yml', '^codeship.',
+      '^environment.rb', '^database.php', '^settings.php', '^settings.inc', '^settings.local', '^settings.ini',
+      '^settings.xml', '^settings.dist', '^config.inc', '^conf.php', '^db.php', '^db.inc', '^db.ini', '^dbconn',
+      '^db_connect', '^dbconnect', '^db-connect', '^connect.inc', '^connection.php', '^conn.php', '^conn.asp',
+      '^conn.inc', '^database.inc', '^sql.inc', '^auth.inc', '^users.ini', '^users.xml',
+      '^dataobject.ini', '^defaults.inc', '^admin_config', '^admin-database', '^getcfg', '^authorization.config',
+      '^api.yaml', '^api.yml', '^dump.log', '^ldap-authentication', '^buffer.conf', '^release.properties',
+      '^build.properties', '^buildnumber.properties', '^log4j.properties', '^log4j.xml', '^logback.xml',
+      '^hibernate.cfg', '^datasources.xml', '^jdbc.properties', '^db.properties',
+      '^startup.cfg', '^server.cfg', '^server.config', '^backup.cfg', '^sites.ini', '^magmi.ini', '^monkid',
+      '^monkdonate', '^sqlnet.ora', '^tnsnames.ora', '^listener.ora', '^krb5.conf', '^wg0.conf',
+      '^dkms.conf', '^expires.conf', '^10-flannel', '^cabal.sandbox', '^meta.yml', '^manifest.bak',
+      '^schema.yml', '^tconn.conf', '^frontpg.ini', '^pubspec.lock'
+    ]
+  },
+  {
+    rule: 'log-file',
+    about: 'server and application logs',
+    path: ['/_logs/', '/_log/', '^/apache/logs/', '^/httpd/logs/', '^/nginx/logs/', '^/var/log'],
+    name: ['.log$', '.log.', '^error_log', '^access_log', '^errors_log', '^php_errors', '^php_error', '^nohup.out',
+      '^catalina.out', '^stdout.log', '^stderr.log', '.err$', '^error.txt', '^errors.txt', '^debug.txt',
+      '^log.mdb', '^log.sqlite', '^logs.mdb', '^cron_import', '^davmail.', '^spamlog']
+  },
+  {
+    rule: 'info-leak',
+    about: 'diagnostic pages and scripts (phpinfo, test and status scripts)',
+    path: ['^/phpinfo', '/phpinfo/$', '^/php_info', '^/info.php', '^/info.asp', '^/info.jsp', '^/admin/info.php', '^/pinfo', '^/phpversion', '^/test.php',
+      '^/server-status', '^/status.php', '^/probe.php'],
+    pathOutsideContent: ['phpinfo'],
+    scriptName: ['^test.', '^test0', '^test1', '^test2', '^test3', '^test4', '^test5', '^tests.', '^testing.',
+      '^test_', '^phpinfo', 'phpinfo', '^debug.', '^debug_', '^sysinfo', '^phpversion',
+      '^version.', '^probe', '^server-info', '^serverinfo', '^check.php', '^env.', '^environment.', 'infophp',
+      'phptest', 'testphp', '^php_test', '^php-test'],
+    name: ['^phpinfo.', '^php_info.', '^php-info.', '^pinfo.', '^i.php$',
+      '^phpversion.', '^php.php', '^phpcredits.', '^probe.php', '^linfo.', '^sysinfo.', '^test.php', '^test.asp',
+      '^test.jsp', '^test.cfm', '^test.pl', '^test.cgi', '^test1.', '^test2.', '^test3.', '^test0.', '^tests.php',
+      '^_test.', '^__test.', '^testing.php', '^debug.php', '^debug.asp', '^debug.py', '^debug_error', '^db_status',
+      '^status.php', '^apc.php', '^x.php', '^info.php3', '^printenv', '^test-cgi', '^snoop.', '^env.php',
+      '^environment.php', '^php.ini.php']
+  },
+  {
+    rule: 'installer',
+    about: 'installers and upgrade scripts left on a server',
+    path: ['^/installation/', '^/install/index.php', '^/install/install.php', '^/install/update', '^/setup/index.php',
+      '^/setup/setup.php', '^/scripts/setup.php', '^/wp-admin/install', '^/wp-admin/setup-config', '^/core/install'],
+    scriptName: ['^install.', '^install_', '^install-', '^installer', '^setup.', '^setup_', '^setup-', '^upgrade.',
+      '^upgrade_', '^update.', '^uninstall', '^migrate.', '^wizard.'],
+    name: ['^install.php', '^install.asp', '^install.aspx', '^install.jsp', '^install.cgi', '^install.sql',
+      '^install.log', '^install.inc', '^install.zip', '^installer.php', '^installer.', '^setup.php', '^setup.asp',
+      '^setup.aspx', '^setup.cgi', '^upgrade.php', '^upgrade.asp', '^update.php', '^maintenance.flag', '^uninstall.php',
+      '^upgrade.aspx', '^setup-config.php', '^sqlmigrate']
+  },
+  {
+    rule: 'recon',
+    about: 'scanner fingerprints, open-proxy tests and oddities no application serves',
+    path: ['nmaplowercheck', 'muieblackcat', 'w00tw00t', '^/azenv.php', '^/proxyheader.php', '^/testproxy.php',
+      '^/readme.txt/$', '^/readme.md/$', '^/changelog.md/$', '^/install.txt/$', '^/upgrade.txt/$',
+      '^/copyright.txt/$', '^/version.txt/$', '^/iisstart.htm', '^/iisadmin/',
+      '^/proxy.txt', '^/hello.world', '^/_vti_inf.html', '^/index.php/phpinfo'],
+    scriptName: ['^proxy.', '^proxies.', '^judge.', '^azenv', '^prxjdg'],
+    name: ['^azenv.', '^proxyheader', '^testproxy', '^judge.php', '^prxjdg', '^proxychecker']
+  }
+]
+
+// ---------------------------------------------------------------------------
+// Tags: patterns that decide nothing alone. lib/classify.ts combines them
+// (a shell word only counts in a script name, an archive only at the root or
+// with a backup-like name, a CMS folder only when the file is not media ...).
+
+export const nameTags = {
+  /** Server-side script extensions: a shell word or a tiny name only counts with one of these. */
+  script: ['.php$', '.php3$', '.php4$', '.php5$', '.php7$', '.php8$', '.phtml$', '.pht$', '.phps$', '.phar$',
+    '.phpp$', '.asp$', '.aspx$', '.ashx$', '.asa$', '.jsp$', '.jspx$', '.jspa$', '.cfm$', '.cfml$', '.cgi$',
+    '.pl$', '.jsf$'],
+  /** Where a config-like name is a secret: source, data and config extensions (not .js, not .html). */
+  sensitive: ['.php$', '.php3$', '.php4$', '.php5$', '.phtml$', '.inc$', '.asp$', '.aspx$', '.jsp$', '.cfm$',
+    '.ini$', '.yml$', '.yaml$', '.xml$', '.toml$', '.txt$', '.py$', '.rb$', '.pl$', '.conf$', '.cfg$', '.cnf$',
+    '.properties$', '.config$', '.env$', '.sh$', '.bak$', '.old$', '.cs$', '.java$', '.go$', '.ts$'],
+  /** Names that hold configuration when the extension is a sensitive one. */
+  configName: ['^config.', '^config_', '^config-', '^config1', '^config2', '^configs.', '^configuration.',
+    '^configure.', '^conf.', '^conf_', '^conf-', '^settings.', '^settings_', '^settings-', '^setting.',
+    '^localsettings', '^local_settings', '^local.settings', '^local-settings', '^secrets', '^secret.',
+    '^credentials.', '^database.', '^database_', '^databases.', '^db.', '^db_', '^db-', '^dbconfig', '^dbconn',
+    '^connect.', '^connection.', '^connections.', '^conn.', '^parameters.', '^env.', '^environment.',
+    '^application.', '^app.config', '^appsettings.', '^site.config', '^sites.', '^wp-config', '^mysql.', '^sql.',
+    '^passwords', '^password.', '^phinx', '^propel', '^doctrine', '.config.', '_config.', '-config.'],
+  /** Pages and browser assets: a config-like name with one of these is a page, not a secret. */
+  page: ['.html$', '.htm$', '.xhtml$', '.shtml$', '.js$', '.mjs$', '.css$', '.map$', '.json$', '.png$', '.jpg$',
+    '.jpeg$', '.gif$', '.svg$', '.webp$', '.ico$', '.pdf$', '.md$'],
+  /** A name with an extension (the leading dot of a hidden name never gets this far). */
+  extension: ['.'],
+  /** `config*.json`: configuration, except a bare `config.json` below the root. */
+  json: ['.json$'],
+  configJson: ['^config_', '^config-', '^config.'],
+  bareConfigJson: ['^config.json$'],
+  /** YAML: configuration unless the name says API description. */
+  yaml: ['.yml$', '.yaml$'],
+  apiSpec: ['^openapi', '^swagger', '^asyncapi', '^api-docs', '^api-spec', '^spec.'],
+  /** XML is configuration when the name says so. */
+  xml: ['.xml$'],
+  xmlConfig: ['config', 'settings', 'servlet', 'web.xml', 'context', 'datasource', 'credentials', 'database',
+    'deploy', 'jboss', 'weblogic', 'persistence', 'hibernate', 'log4j', 'logback', 'users', 'security',
+    'workspace', 'modules.xml', 'misc.xml', 'encodings.xml', 'gradle.xml', 'vcs.xml', 'pom.xml', 'build.xml'],
+  /** Archives: a backup at the root, or anywhere with a backup-like name. */
+  archive: ['.zip$', '.rar$', '.7z$', '.tar$', '.tgz$', '.gz$', '.bz2$', '.xz$', '.tbz$', '.tbz2$', '.txz$',
+    '.lzma$', '.z$', '.arj$', '.cab$'],
+  /** Below the root an archive is a backup only when its name says so (`/downloads/mysql-workbench.zip` is not). */
+  backupWord: ['backup', '^bak', '.bak', 'dump', '^db.', '^db_', '^db-', '_db.', '-db.', '^database.', '^www.',
+    '^wwwroot', '^htdocs', '^public_html', '^localhost', '^site.', '^web.', '^html.', '^old.', '^new.', '^src.',
+    '^source.', '^files.', '^data.'],
+  /** Files browsers, crawlers and apps ask for unprompted. */
+  benign: ['^favicon', '^apple-touch-icon', '^apple-icon', '^android-chrome', '^android-icon', '^mstile-',
+    '^ms-icon', '^touch-icon', '^safari-pinned-tab', '^mask-icon', '^maskable', '^icon-', '^icon.', '^icons-',
+    '^logo192', '^logo512', '^logo-192', '^logo-512', '^pwa-', '^browserconfig.xml$', '^manifest.json$',
+    '.webmanifest$', '^manifest.webapp', '^opensearch.xml$', '^osd.xml$', '^opensearchdescription',
+    '^robots.txt$', '^humans.txt$', '^security.txt$', '^ads.txt$', '^app-ads.txt$', '^sellers.json$',
+    '^llms.txt$', '^llms-full.txt$', '^ai.txt$', '^ai-plugin.json', '^sitemap', 'sitemap.xml', 'sitemap_index',
+    'sitemap-index', '-sitemap', '_sitemap', '^feed$', '^rss$', '^atom$', '^rss.xml$', '^atom.xml$',
+    '^feed.xml$', '^feed.rss', '^feed.atom', '^feed.json$', '^rss2', '^index.xml$', '^index.rss',
+    '^bingsiteauth.xml$', '^yandex_', '^google', '^pinterest-', '^apple-app-site-association$', '^assetlinks.json$',
+    '^sw.js$', '^service-worker.js$', '^serviceworker.js$', '^service_worker.js', '^firebase-messaging-sw.js$',
+    '^onesignalsdk', '^ngsw.json$', '^ngsw-worker.js$', '^push-worker.js$', '^sw-', '-sw.js$', '^worker.js$',
+    '^wpad.dat$', '^crossdomain.xml$', '^clientaccesspolicy.xml$', '^keybase.txt$', '^dnt-policy.txt$',
+    '^trust.txt$', '^carbon.txt$', '^gpc.json$', '^apple-developer-merchantid',
+    '^mta-sts.txt$', '^logo.', '^logo-', '^logo_', '^workbox-', '^registersw.js', '.appcache$', '^cache.manifest',
+    '^search.xml$', '^opensearch', '^coffee.txt', '^blogger.xml', '^vk_', '^baidu_verify', '^mywot', '^norton_',
+    '^msvalidate', '^bdsitemap', '^feed.php$', '^rss.php$'],
+  sourceMap: ['.js.map$', '.css.map$', '.mjs.map$', '.cjs.map$', '.jsx.map$', '.ts.map$', '.min.map$'],
+  /** Static assets: under a CMS media folder these are stale links, not probes. */
+  media: ['.png$', '.jpg$', '.jpeg$', '.gif$', '.webp$', '.avif$', '.svg$', '.ico$', '.bmp$', '.tif$', '.tiff$',
+    '.heic$', '.pdf$', '.mp4$', '.webm$', '.mov$', '.m4v$', '.avi$', '.mp3$', '.m4a$', '.wav$', '.ogg$',
+    '.woff$', '.woff2$', '.ttf$', '.eot$', '.otf$', '.css$', '.js$', '.doc$', '.docx$', '.xls$', '.xlsx$',
+    '.ppt$', '.pptx$', '.odt$', '.rtf$', '.epub$', '.csv$', '.vtt$', '.srt$', '.jfif$', '.flac$', '.aac$']
+}
+
+export const pathTags = {
+  wellKnown: ['^/.well-known/'],
+  /** CMS folders that hold media: a stale image or document there is not a probe. */
+  cmsMedia: ['/wp-content/', '/wp-includes/', '^/sites/default/files/', '/sites/all/themes/', '^/fileadmin/',
+    '^/typo3temp/', '^/images/stories/', '^/upload/iblock/', '^/bitrix/templates/', '^/bitrix/images/',
+    '^/skin/frontend/', '^/pub/media/', '^/pub/static/', '^/media/catalog/', '^/media/wysiwyg/', '^/uploads/',
+    '^/wp/wp-content/', '^/blog/wp-content/'],
+  /** Pages about something: product names under them are topics, not probes. */
+  content: ['/docs/', '/doc/', '/documentation/', '/tags/', '/tag/', '/topics/', '/topic/', '/category/',
+    '/categories/', '/help/', '/kb/', '/wiki/', '/guides/', '/guide/', '/learn/', '/courses/', '/course/',
+    '/tutorials/', '/tutorial/', '/articles/', '/article/', '/questions/', '/forum/', '/t/', '/news/', '/posts/',
+    '/post/', '/integrations/', '/integration/', '/partners/', '/compare/', '/alternatives/', '/search/',
+    '/support/', '/manual/', '/reference/', '/changelog/', '/marketplace/', '/glossary/', '/faq/', '/academy/',
+    '/vs/', '/find/', '/results/', '/blog/', '/packages/', '/recipes/', '/cookbook/', '/examples/', '/samples/',
+    '/showcase/', '/templates/', '/themes/', '/extensions/', '/addons/', '/p/', '/r/', '/u/', '/users/',
+    '/@', '/~', '/repos/', '/blog/tags/', '/stories/', '/jobs/', '/careers/'],
+  /** Folders that hold backups: an archive there is one. */
+  backupDir: ['/backup/', '/backups/', '/bak/', '/_backup/', '/old/', '/dump/', '/dumps/', '/db/', '/sql/'],
+  /** Composer's folder: a script there is a library file, never a page. */
+  vendorDir: ['^/vendor/'],
+  /** Folders that hold uploads, images and temporary files: a script there was dropped, not deployed. */
+  writableDir: ['/tmp/', '/temp/', '/upload/', '/uploads/', '/uploaded/', '/images/', '/image/', '/img/', '/pics/',
+    '/cache/', '/userfiles/', '/user_uploads/', '/attachments/', '/wp-content/uploads/', '/sites/default/files/',
+    '/fileadmin/', '/media/uploads/', '/assets/uploads/', '/public/uploads/', '/storage/app/public/']
+}
+
+export const queryTags = {
+  remoteUrl: ['http://', 'https://', 'ftp://', 'http:/', 'https:/'],
+  remoteScript: ['.txt$', '.txt&', '.txt?', '.txt\0', '.txt%', '?$', '??', '.jpg?$', '.gif?$', '.php?&cmd',
+    '?&cmd', '?cmd=', '?ls', '?&', '.txt '],
+  /** PHP-CGI argument injection (CVE-2012-1823, CVE-2024-4577): a query that starts with `-` or a soft hyphen. */
+  /** A search box's parameter: an OS file named there is a search, not a read. */
+  searchKey: ['^q=', '&q=', '^query=', '&query=', '^search=', '&search=', '^term=', '&term=', '^keyword=', '&keyword=',
+    '^keywords=', '&keywords=', '^k=', '^searchterm=', '^search_query=', '&search_query=', '^text='],
+  phpCgiArgument: ['^-d', '^-s$', '^-s&', '^\uf7ad', '^ -d', '^\u00ad']
+}
+
+/**
+ * Leading-dot segments that are not hidden files: platform routes (Netlify
+ * functions, App Service and Static Web Apps auth, Anubis) and `.NET` topics.
+ * `.well-known` is handled as a benign prefix.
+ */
+export const allowedDotSegments = {
+  /** Allowed as the first segment. */
+  first: ['.well-known', '.netlify', '.auth', '.within.website'],
+  /** A hidden name as the last segment under one of these is a topic page (`/tags/.env`). */
+  topicParents: ['tags', 'tag', 'topics', 'topic', 'docs', 'doc', 'wiki', 'kb', 'glossary', 'category', 'categories',
+    'search', 'questions', 'learn', 'guides', 'reference'],
+  /** Allowed anywhere below the first segment. */
+  nested: ['.well-known', '.net', '.net-core', '.net-framework', '.net-maui', '.net6', '.net7', '.net8', '.net9',
+    '.net5', '.netcore']
+}
+
+/** Dot names that are version control (rule `vcs`); every other hidden name is `dotfile`. */
+export const vcsDotPrefixes = ['.git', '.svn', '.hg', '.bzr', '.cvs', '.darcs', '.fossil', '.repo', '.jj']
