@@ -111,6 +111,8 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const enforce = limiter !== undefined && options.enforceRateLimit
   const enforceAll = options.enforceScope === 'all'
   const classify404 = options.classify404
+  // The matchers are built on first use (~60 ms): pay that at boot, not on the first 404.
+  if (classify404) classify('/')
 
   // One scratch result reused by every request: resolution is synchronous,
   // and the fields are copied out before anything else can run.

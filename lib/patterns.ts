@@ -435,7 +435,7 @@ export const families: readonly PatternFamily[] = [
       '^/config/databases.yml', '^/config/storage.yml', '^/app/config/', '^/application/configs/',
       '^/common/config/', '^/services/config/', '^/documentation/config', '^/symphony/',
       '/app/config/', '^/etc/',
-      '^/config.json/$', '^/id_rsa', '^/id_dsa', '^/nbproject/', '^/spec/lib/',
+      '^/config.json/$', '^/api.yaml/$', '^/api.yml/$', '^/id_rsa', '^/id_dsa', '^/nbproject/', '^/spec/lib/',
       '^/doctrine/', '^/custom/db', '^/include/config', '^/includes/config', '^/inc/config',
       '^/config/aws', '^/config/sftp', '^/sftp-config', '^/var/debug',
       '^/wg-clients/', '^/ws_ftp', '^/dockerfile/$', '^/vagrantfile/$', '^/gemfile', '^/rakefile/$',
@@ -480,7 +480,7 @@ export const families: readonly PatternFamily[] = [
       '^db_connect', '^dbconnect', '^db-connect', '^connect.inc', '^connection.php', '^conn.php', '^conn.asp',
       '^conn.inc', '^database.inc', '^sql.inc', '^auth.inc', '^users.ini', '^users.xml',
       '^dataobject.ini', '^defaults.inc', '^admin_config', '^admin-database', '^getcfg', '^authorization.config',
-      '^api.yaml', '^api.yml', '^dump.log', '^ldap-authentication', '^buffer.conf', '^release.properties',
+      '^dump.log', '^ldap-authentication', '^buffer.conf', '^release.properties',
       '^build.properties', '^buildnumber.properties', '^log4j.properties', '^log4j.xml', '^logback.xml',
       '^hibernate.cfg', '^datasources.xml', '^jdbc.properties', '^db.properties',
       '^startup.cfg', '^server.cfg', '^server.config', '^backup.cfg', '^sites.ini', '^magmi.ini', '^monkid',
@@ -571,7 +571,7 @@ export const nameTags = {
   bareConfigJson: ['^config.json$'],
   /** YAML: configuration unless the name says API description. */
   yaml: ['.yml$', '.yaml$'],
-  apiSpec: ['^openapi', '^swagger', '^asyncapi', '^api-docs', '^api-spec', '^spec.'],
+  apiSpec: ['^openapi', '^swagger', '^asyncapi', '^api-docs', '^api-spec', '^spec.', '^api.', '^api_', '^api-'],
   /** XML is configuration when the name says so. */
   xml: ['.xml$'],
   xmlConfig: ['config', 'settings', 'servlet', 'web.xml', 'context', 'datasource', 'credentials', 'database',
