@@ -24,7 +24,7 @@ const MAX_LITERAL = 100
 // The address parsers below are hand-written rather than ipaddr.js's: they run
 // on the request path for new peers and header entries, where ipaddr.js took
 // 2-4 us per IPv6 address on the benchmark machine and these a fraction of
-// that (benchmarks/results-client-ip.md). They accept a subset of what
+// that (benchmarks/RESULTS.md, client IP section). They accept a subset of what
 // ipaddr.js accepts (test/client-ip.test.ts compares the two on random input),
 // and register-time CIDR parsing asks ipaddr.js for a second opinion.
 
