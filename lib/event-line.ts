@@ -48,17 +48,37 @@ export function environmentSuffix (environment: string | undefined): string {
   return environment === undefined ? '' : ',"environment":' + jsonString(clip(environment, 200))
 }
 
+/** User agents whose JSON text is remembered; emptied when full, so random user agents cannot grow it. */
+const UA_TEXT_CACHE = 512
+const uaTexts = new Map<string, string>()
+
+// Most requests repeat a few browser user agents, and escaping-testing a
+// 120-character UA costs more than looking it up.
+function uaText (ua: string): string {
+  let text = uaTexts.get(ua)
+  if (text === undefined) {
+    text = jsonString(clip(ua, MAX_HEADER_TEXT))
+    if (ua.length <= 512) {
+      if (uaTexts.size >= UA_TEXT_CACHE) uaTexts.clear()
+      uaTexts.set(ua, text)
+    }
+  }
+  return text
+}
+
 function opt (name: string, value: string | undefined): string {
   return value === undefined ? '' : ',"' + name + '":' + jsonString(clip(value, MAX_HEADER_TEXT))
 }
 
+// `ip` is our own canonical text: it never needs escaping. The method is
+// short, and app.inject() does not validate it, so it is still escaped.
 export function httpRequestLine (src: EventSource, status: number, nowMs: number, envSuffix: string): string {
   let line = '{"type":"http_request","ts":"' + isoTime(nowMs) +
-    '","ip":' + jsonString(src.ip) +
-    ',"method":' + jsonString(src.method) +
+    '","ip":"' + src.ip +
+    '","method":' + jsonString(src.method) +
     ',"path":' + jsonString(pathOf(src.url)) +
     ',"status":' + status
-  if (src.ua !== undefined) line += opt('ua', src.ua)
+  if (src.ua !== undefined) line += ',"ua":' + uaText(src.ua)
   if (src.referer !== undefined) line += opt('referer', src.referer)
   if (src.cfCountry !== undefined) line += opt('cf_country', src.cfCountry)
   if (src.cfRay !== undefined) line += opt('cf_ray', src.cfRay)
