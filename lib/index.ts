@@ -111,6 +111,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const enforce = limiter !== undefined && options.enforceRateLimit
   const enforceAll = options.enforceScope === 'all'
   const classify404 = options.classify404
+  const asyncContext = options.asyncContext
   // The matchers are built on first use (~60 ms): pay that at boot, not on the first 404.
   if (classify404) classify('/')
 
@@ -250,7 +251,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
     } catch (err) {
       guard.error(err, 'onRequest')
     }
-    if (ctx !== undefined) storage.run(ctx, done)
+    if (ctx !== undefined && asyncContext) storage.run(ctx, done)
     else done()
   }
 
@@ -292,7 +293,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   }
 
   fastify.addHook('onRequest', onRequest)
-  fastify.addHook('preHandler', preHandler)
+  if (asyncContext) fastify.addHook('preHandler', preHandler)
   fastify.addHook('onResponse', onResponse)
 
   // Fastify answers a malformed percent-encoding (`/%c0%ae%c0%ae/etc/passwd`)

@@ -79,6 +79,14 @@ export interface AppFirewallOptions {
   redisKeyPrefix?: string
   /** What to do with the plugin's own errors (default `"ignore"`). */
   onError?: OnErrorMode
+  /**
+   * Bind each request with AsyncLocalStorage so that the module-level
+   * `record()` finds it (default true). `false` saves the cost of
+   * AsyncLocalStorage on Node 20 (its promise hooks tax every promise of the
+   * app); `request.appfirewall.record()` still works, module-level `record()`
+   * then does nothing.
+   */
+  asyncContext?: boolean
   /** Refresh Cloudflare's ranges this often, in ms (default 24 h; 0 turns refresh off). */
   cloudflareRefreshMs?: number
   /** Where Cloudflare's ranges are fetched from (default Cloudflare's API). */
@@ -122,6 +130,7 @@ export interface ResolvedOptions {
   readonly redisKeyPrefix: string
   readonly sharedStore: boolean
   readonly onError: OnErrorMode
+  readonly asyncContext: boolean
   readonly cloudflareRefreshMs: number
   readonly cloudflareRangesUrl: string
   readonly queueSize: number

@@ -170,3 +170,22 @@ test('record() in off mode does nothing, and request.appfirewall is still there'
   t.equal(await app.appfirewall.flush(), true)
   await app.close()
 })
+
+test('asyncContext: false keeps request.appfirewall.record and turns the module-level record() into a no-op', async (t) => {
+  const file = join(tempDir(), 'events.ndjson')
+  const app = Fastify()
+  await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0, asyncContext: false })
+  app.post('/x', async (request) => {
+    request.appfirewall.record('kept', { a: 1 })
+    record('not-bound')
+    return 'ok'
+  })
+  await app.ready()
+  t.notMatch(app.printRoutes({ includeHooks: true, commonPrefix: false }), /preHandler/, 'no preHandler hook is added')
+  t.equal(app.appfirewall.options.asyncContext, false)
+  const res = await app.inject({ method: 'POST', url: '/x', payload: { b: 2 } })
+  t.equal(res.statusCode, 200)
+  await app.appfirewall.flush(2000)
+  t.same(customs(file).map((e) => e.name), ['kept'])
+  await app.close()
+})
