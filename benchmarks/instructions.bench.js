@@ -1,0 +1,352 @@
+'use strict'
+// Instructions per request of a hello-world Fastify app, bare and with the
+// plugin, counted by valgrind's callgrind (this machine is a shared VM: wall
+// clock is noisy and `perf stat -e instructions` is not supported, but an
+// instruction count is deterministic to a fraction of a percent).
+//
+// Method. Each configuration runs in its own server process under
+//   valgrind --tool=callgrind --instr-atstart=no
+// so it runs uninstrumented (fast) until it is warm. The parent drives it over
+// real HTTP on 127.0.0.1 with autocannon (10 connections, a browser user
+// agent on every request, the same for every configuration):
+//   1. warm-up: --warmup requests, uninstrumented, so V8 has optimised the hot path;
+//   2. `callgrind_control -i on`, then per window `-z` (zero), --requests
+//      requests, `-d` (dump); each dump holds only its window;
+//   3. the first window is discarded (it still holds optimising compiles:
+//      ~1.7x the steady count even after 40 000 warm-up requests), the next
+//      --windows are reported: their mean (major GCs and recompiles
+//      amortised: the honest cost) and their min (the steady state between
+//      major GCs: steadier, for comparing cuts). A window with a major GC
+//      can read 1.5x the others, so run several and read both.
+// Instructions per request = the dump's total / requests. Everything the
+// server process does in the window counts: Fastify, our hooks, GC, the event
+// loop, and the out-of-band work of the sink (ring drain, gzip, the POST to
+// the ingest, the appendFile of local mode), which is where a shipped event
+// really costs. Startup is outside every window. The client and the ingest
+// (a node:http server that answers 200) run in this, uninstrumented, process.
+//
+// Configurations (comma list in --configs):
+//   bare        hello world
+//   hooks       + no-op onRequest and onResponse hooks (DESIGN.md's +4k reference)
+//   als         + an onRequest that binds a fresh object with AsyncLocalStorage.run
+//   off | local | ship   the plugin in that mode (ship POSTs to the local ingest)
+//   ship~noals  ship with the plugin's storage.run replaced by a plain call
+//               (AsyncLocalStorage never enabled): the price of record() by ALS
+//   ship~nopre  ship without the plugin's preHandler hook
+//   ship~noua   ship with classifyUserAgent stubbed out
+//   ship~noip   ship with resolveClientIp stubbed out (fixed 127.0.0.1 result)
+//   ship~noline ship with httpRequestLine returning a constant line
+// and prototypes of proposed cuts, measured the same way:
+//   ~fastclock  ISO time formatted once per second, millis appended
+//   ~uacache    classifyUserAgent behind a 256-slot direct-mapped UA cache
+//   ~fastline   httpRequestLine without escaping ip/method, UA JSON from the cache
+// Suffixes combine: `ship~noals~nopre`. Stubs patch the compiled modules'
+// exports (tsc emits `(0, mod.fn)(...)`, read at each call), never the source.
+//
+// Usage (build first: npm run build):
+//   node benchmarks/instructions.bench.js [--configs bare,hooks,als,off,local,ship]
+//     [--requests 5000] [--windows 4] [--warmup 30000] [--connections 10]
+//   (~3 min per configuration on this 2-core VM)
+//     [--native]   (no valgrind: a smoke run of the configurations; its req/s
+//                   end on autocannon's 1 s ticks and mean little: use http.bench.js)
+//     [--keep]     (keep the callgrind dumps for callgrind_annotate)
+//     [--profile]  (also print, per configuration, where the instructions of
+//                   the median window go: native functions by name, JIT code
+//                   named through node's --perf-basic-prof map)
+// AFW_DIST=/path/to/dist overrides ../dist (a private build while others edit).
+const { spawn, execFileSync } = require('node:child_process')
+const { readFileSync, mkdtempSync, rmSync } = require('node:fs')
+const { join, resolve } = require('node:path')
+const { tmpdir } = require('node:os')
+const http = require('node:http')
+
+const DIST = process.env.AFW_DIST ? resolve(process.env.AFW_DIST) : join(__dirname, '..', 'dist')
+const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+
+if (process.argv[2] === '--serve') serve(process.argv[3], process.argv[4])
+else main().catch((err) => { console.error(err); process.exit(1) })
+
+// ---------------------------------------------------------------- server side
+
+async function serve (spec, ingestPort) {
+  const Fastify = require('fastify')
+  const [config, ...stubs] = spec.split('~')
+  const app = Fastify()
+
+  if (config === 'hooks') {
+    app.addHook('onRequest', (req, reply, done) => { done() })
+    app.addHook('onResponse', (req, reply, done) => { done() })
+  } else if (config === 'als') {
+    const { AsyncLocalStorage } = require('node:async_hooks')
+    const storage = new AsyncLocalStorage()
+    app.addHook('onRequest', (req, reply, done) => { storage.run({ ip: '' }, done) })
+    app.addHook('onResponse', (req, reply, done) => { done() })
+  } else if (config !== 'bare') {
+    applyStubs(app, stubs)
+    const appFirewall = require(join(DIST, 'index.js'))
+    await app.register(appFirewall, {
+      mode: config,
+      apiKey: 'bench',
+      endpoint: `http://127.0.0.1:${ingestPort}/v1/events`,
+      localLogPath: join(tmpdir(), `afw-ibench-${process.pid}.ndjson`),
+      cloudflareRefreshMs: 0
+    })
+  }
+  app.get('/', async () => ({ hello: 'world' }))
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  process.stdout.write(`port ${new URL(address).port}\n`)
+  process.on('message', async (msg) => {
+    if (msg !== 'stats') return
+    if (app.appfirewall === undefined) return process.send(null)
+    await app.appfirewall.flush(60000)
+    process.send(app.appfirewall.stats())
+  })
+}
+
+function applyStubs (app, stubs) {
+  for (const stub of stubs) {
+    if (stub === 'noals') {
+      const { storage } = require(join(DIST, 'context.js'))
+      storage.run = (store, fn, ...args) => fn(...args)
+    } else if (stub === 'nopre') {
+      const addHook = app.addHook
+      app.addHook = function (name, fn) {
+        return name === 'preHandler' && fn.name === 'preHandler' ? this : addHook.call(this, name, fn)
+      }
+    } else if (stub === 'noua') {
+      require(join(DIST, 'user-agent.js')).classifyUserAgent = () => undefined
+    } else if (stub === 'noip') {
+      require(join(DIST, 'client-ip.js')).resolveClientIp = (peer, headers, trusted, out) => {
+        out.ip = '127.0.0.1'; out.cloudflare = false; out.via = undefined; out.forwardedIgnored = false; out.privateClient = false
+        return out
+      }
+    } else if (stub === 'noline') {
+      const LINE = '{"type":"http_request","ts":"2026-01-01T00:00:00.000Z","ip":"127.0.0.1","method":"GET","path":"/","status":200}'
+      require(join(DIST, 'event-line.js')).httpRequestLine = () => LINE
+    } else if (stub === 'fastclock') {
+      // Candidate cut: toISOString() costs ~8.5k instructions (V8 formats it
+      // with snprintf); this formats once per second and appends the millis.
+      const MS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0') + 'Z')
+      let sec = -1
+      let prefix = ''
+      require(join(DIST, 'clock.js')).isoTime = (nowMs) => {
+        const s = Math.floor(nowMs / 1000)
+        if (s !== sec) { sec = s; prefix = new Date(s * 1000).toISOString().slice(0, 20) }
+        return prefix + MS[nowMs - s * 1000]
+      }
+    } else if (stub === 'uacache') {
+      // Candidate cut: the attack-tool regex (~6.5k instructions on a browser
+      // UA) and the JSON escape test of the UA (~1.5k) run once per distinct
+      // UA; a repeat costs a sampled hash and one string comparison (~270).
+      const ua = require(join(DIST, 'user-agent.js'))
+      const classify = ua.classifyUserAgent
+      ua.classifyUserAgent = (s) => uaEntry(s, classify).cls
+    } else if (stub === 'fastline') {
+      // Candidate cut: ip and method are never escaped (the ip is our own
+      // canonical text, the method an llhttp token), and the UA's JSON text
+      // comes from the UA cache.
+      const ev = require(join(DIST, 'event-line.js'))
+      const classify = require(join(DIST, 'user-agent.js')).classifyUserAgent
+      const clock = require(join(DIST, 'clock.js'))
+      const opt = (name, v) => v === undefined ? '' : ',"' + name + '":' + ev.jsonString(v.length > 2048 ? v.slice(0, 2048) : v)
+      ev.httpRequestLine = (src, status, nowMs, envSuffix) => {
+        let line = '{"type":"http_request","ts":"' + clock.isoTime(nowMs) +
+          '","ip":"' + src.ip + '","method":"' + src.method + '","path":' + ev.jsonString(ev.pathOf(src.url)) + ',"status":' + status
+        if (src.ua !== undefined) line += ',"ua":' + uaEntry(src.ua, classify).json
+        if (src.referer !== undefined) line += opt('referer', src.referer)
+        if (src.cfCountry !== undefined) line += opt('cf_country', src.cfCountry)
+        if (src.cfRay !== undefined) line += opt('cf_ray', src.cfRay)
+        if (src.cfAsn !== undefined) line += opt('cf_asn', src.cfAsn)
+        if (src.classification !== undefined) line += ',"classification":"' + src.classification + '"'
+        if (src.rule !== undefined) line += opt('rule', src.rule)
+        if (src.uaClass !== undefined) line += opt('ua_class', src.uaClass)
+        if (src.wouldBlock) line += ',"would_block":true'
+        if (src.blocked) line += ',"blocked":true'
+        if (src.via !== undefined) line += opt('via', src.via)
+        return line + envSuffix + '}'
+      }
+    } else {
+      throw new Error(`unknown stub ${stub}`)
+    }
+  }
+}
+
+// Direct-mapped cache of user agents (the prototype of a proposed lib/ua-cache):
+// the slot comes from the length and five sampled characters, a hit is
+// confirmed by string equality, a miss or a collision just recomputes.
+const UA_SLOTS = 256
+const uaKeys = new Array(UA_SLOTS).fill('')
+const uaVals = new Array(UA_SLOTS).fill(null)
+function uaEntry (s, classify) {
+  const n = s.length
+  const i = (n * 31 + s.charCodeAt(n >> 1) * 7 + s.charCodeAt(n >> 2) * 3 + s.charCodeAt(n - 1) +
+    s.charCodeAt((n * 3) >> 2) * 5 + s.charCodeAt(n > 9 ? n - 9 : 0)) & (UA_SLOTS - 1)
+  if (uaKeys[i] === s) return uaVals[i]
+  const clipped = n > 2048 ? s.slice(0, 2048) : s
+  const v = { cls: classify(s), json: JSON.stringify(clipped) }
+  if (n <= 512) { uaKeys[i] = s; uaVals[i] = v }
+  return v
+}
+
+// ---------------------------------------------------------------- client side
+
+function arg (name, dflt) {
+  const i = process.argv.indexOf(`--${name}`)
+  return i === -1 ? dflt : process.argv[i + 1]
+}
+
+function startIngest () {
+  const server = http.createServer((req, res) => {
+    // Delivery is read from the server's stats(): sent counts 2xx answers.
+    req.resume()
+    req.on('end', () => { res.end('{}') })
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: server.address().port })))
+}
+
+function startServer (spec, ingestPort, native, outDir, profile) {
+  const script = [...(profile ? ['--perf-basic-prof-only-functions'] : []), __filename, '--serve', spec, String(ingestPort)]
+  const cmd = native ? process.execPath : 'valgrind'
+  const args = native
+    ? script
+    : ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(outDir, 'cg.%p')}`, process.execPath, ...script]
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env } })
+  let err = ''
+  child.stderr.on('data', (d) => { err += d })
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill(); reject(new Error(`${spec}: server did not start\n${err}`)) }, 120000)
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`${spec}: server exited ${code}\n${err}`)) })
+    child.stdout.on('data', (d) => {
+      const m = /port (\d+)/.exec(String(d))
+      if (m) { clearTimeout(timer); resolve({ child, port: Number(m[1]) }) }
+    })
+  })
+}
+
+async function drive (port, amount, connections) {
+  const autocannon = require('autocannon')
+  const res = await autocannon({
+    url: `http://127.0.0.1:${port}/`,
+    connections,
+    amount,
+    timeout: 60,
+    headers: { 'user-agent': UA, accept: 'application/json' }
+  })
+  if (res.non2xx !== 0 || res.errors !== 0 || res.timeouts !== 0) {
+    throw new Error(`bad run: ${res.non2xx} non-2xx, ${res.errors} errors, ${res.timeouts} timeouts`)
+  }
+  return res
+}
+
+function control (flags, pid) {
+  execFileSync('callgrind_control', [...flags, String(pid)], { stdio: 'ignore', timeout: 60000 })
+}
+
+function totalOf (file) {
+  const m = /^totals: (\d+)/m.exec(readFileSync(file, 'utf8')) ?? /^summary: (\d+)/m.exec(readFileSync(file, 'utf8'))
+  if (m === null) throw new Error(`no totals in ${file}`)
+  return Number(m[1])
+}
+
+function stats (child) {
+  return new Promise((resolve) => { child.once('message', resolve); child.send('stats') })
+}
+
+/** Top functions of the median window, per request; JIT addresses named from /tmp/perf-<pid>.map. */
+function printProfile (pid, outDir, counts, requests) {
+  const m = median(counts)
+  const w = counts.indexOf(counts.reduce((a, b) => Math.abs(b - m) < Math.abs(a - m) ? b : a)) + 2
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', join(outDir, `cg.${pid}.${w}`)], { encoding: 'utf8', maxBuffer: 1 << 28 })
+  // Code addresses are reused after GC: the map is read in order and the
+  // latest entry that covers an address names it.
+  let ranges = []
+  try {
+    ranges = readFileSync(`/tmp/perf-${pid}.map`, 'utf8').split('\n').map((l) => {
+      const [start, size, ...name] = l.split(' ')
+      return [parseInt(start, 16), parseInt(size, 16), name.join(' ')]
+    }).filter((r) => !Number.isNaN(r[0]))
+  } catch {}
+  const nameOf = (addr) => {
+    for (let i = ranges.length - 1; i >= 0; i--) {
+      const [start, size, name] = ranges[i]
+      if (addr >= start && addr < start + size) return 'JS ' + name.replace(/^(LazyCompile|Function|JS):/, '')
+    }
+    return 'JIT code not in the perf map (regular expressions, stubs)'
+  }
+  const by = new Map()
+  for (const line of text.split('\n')) {
+    const r = /^\s*([\d,]+) \([\s\d.]+%\)\s+(.*)$/.exec(line)
+    if (r === null || r[2].includes('PROGRAM TOTALS')) continue
+    let fn = r[2].replace(/ \[[^\]]*\]$/, '')
+    const jit = /^\?\?\?:0x([0-9a-f]+)/.exec(fn)
+    if (jit !== null) fn = nameOf(parseInt(jit[1], 16))
+    else fn = fn.replace(/^\?\?\?:/, '').replace(/^.*\/[^:]*:/, '')
+    by.set(fn, (by.get(fn) ?? 0) + Number(r[1].replace(/,/g, '')) / requests)
+  }
+  const top = [...by].sort((a, b) => b[1] - a[1]).slice(0, 40)
+  for (const [fn, n] of top) console.log(`    ${String(Math.round(n)).padStart(6)}  ${fn.slice(0, 140)}`)
+}
+
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
+
+async function main () {
+  const configs = arg('configs', 'bare,hooks,als,off,local,ship').split(',')
+  const requests = Number(arg('requests', 5000))
+  const windows = Number(arg('windows', 4))
+  const warmup = Number(arg('warmup', 30000))
+  const connections = Number(arg('connections', 10))
+  const native = process.argv.includes('--native')
+  const profile = !native && process.argv.includes('--profile')
+  const outDir = mkdtempSync(join(tmpdir(), 'afw-ibench-'))
+  const ingest = await startIngest()
+  const perRequest = {}
+  console.log(`${native ? 'native' : 'callgrind'}: ${requests} requests x ${windows} windows after ${warmup} warm-up, ${connections} connections, dist ${DIST}`)
+  for (const spec of configs) {
+    const { child, port } = await startServer(spec, ingest.port, native, outDir, profile)
+    child.removeAllListeners('exit')
+    try {
+      await drive(port, warmup, connections)
+      perRequest[spec] = []
+      if (!native) control(['-i', 'on'], child.pid)
+      // Window 0 is thrown away: the first instrumented window still pays for
+      // optimising compiles and GC sizing (~1.7x bare), whatever the warm-up.
+      for (let w = native ? 1 : 0; w <= windows; w++) {
+        if (native) {
+          const res = await drive(port, requests, connections)
+          perRequest[spec].push(requests / ((res.finish - res.start) / 1000))
+          continue
+        }
+        control(['-z'], child.pid)
+        await drive(port, requests, connections)
+        control(['-d'], child.pid)
+        const file = join(outDir, `cg.${child.pid}.${w + 1}`)
+        if (w > 0) perRequest[spec].push(totalOf(file) / requests)
+      }
+      if (profile) {
+        printProfile(child.pid, outDir, perRequest[spec], requests)
+        rmSync(`/tmp/perf-${child.pid}.map`, { force: true })
+      }
+      const s = await stats(child)
+      const tail = s ? `  emitted ${s.emitted} sent ${s.sent} queued ${s.queued} dropped ${JSON.stringify(s.dropped)}` : ''
+      console.log(`${spec.padEnd(18)} ${perRequest[spec].map((x) => Math.round(x)).join(' ')}${native ? ' req/s' : ' instr/req'}${tail}`)
+    } finally {
+      child.kill('SIGKILL')
+      rmSync(join(tmpdir(), `afw-ibench-${child.pid}.ndjson`), { force: true }) // local mode's log
+    }
+  }
+  ingest.server.close()
+  if (process.argv.includes('--keep')) console.log(`callgrind dumps kept in ${outDir} (callgrind_annotate <file>)`)
+  else rmSync(outDir, { recursive: true, force: true })
+  if (native) return
+  // Mean: every window's GC and recompiles amortised, the honest cost. Min:
+  // the steady state between major GCs, steadier for comparing small cuts.
+  const bare = perRequest.bare ? { mean: mean(perRequest.bare), min: Math.min(...perRequest.bare) } : undefined
+  const signed = (d) => (d >= 0 ? '+' : '') + Math.round(d)
+  console.log('\nconfig             mean instr/req  vs bare   min instr/req  vs bare')
+  for (const spec of configs) {
+    const a = mean(perRequest[spec])
+    const b = Math.min(...perRequest[spec])
+    console.log(`${spec.padEnd(18)} ${String(Math.round(a)).padStart(14)}  ${(bare ? signed(a - bare.mean) : '').padStart(7)}   ${String(Math.round(b)).padStart(13)}  ${(bare ? signed(b - bare.min) : '').padStart(7)}`)
+  }
+}
