@@ -36,10 +36,8 @@
 //   ship~noua   ship with classifyUserAgent stubbed out
 //   ship~noip   ship with resolveClientIp stubbed out (fixed 127.0.0.1 result)
 //   ship~noline ship with httpRequestLine returning a constant line
-// and prototypes of proposed cuts, measured the same way:
-//   ~fastclock  ISO time formatted once per second, millis appended
-//   ~uacache    classifyUserAgent behind a 256-slot direct-mapped UA cache
-//   ~fastline   httpRequestLine without escaping ip/method, UA JSON from the cache
+// (The prototypes of the cuts measured in RESULTS.md, ~fastclock, ~uacache
+// and ~fastline, became lib/clock.ts, the UA caches and lib/event-line.ts.)
 // Suffixes combine: `ship~noals~nopre`. Stubs patch the compiled modules'
 // exports (tsc emits `(0, mod.fn)(...)`, read at each call), never the source.
 //
@@ -123,69 +121,10 @@ function applyStubs (app, stubs) {
     } else if (stub === 'noline') {
       const LINE = '{"type":"http_request","ts":"2026-01-01T00:00:00.000Z","ip":"127.0.0.1","method":"GET","path":"/","status":200}'
       require(join(DIST, 'event-line.js')).httpRequestLine = () => LINE
-    } else if (stub === 'fastclock') {
-      // Candidate cut: toISOString() costs ~8.5k instructions (V8 formats it
-      // with snprintf); this formats once per second and appends the millis.
-      const MS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0') + 'Z')
-      let sec = -1
-      let prefix = ''
-      require(join(DIST, 'clock.js')).isoTime = (nowMs) => {
-        const s = Math.floor(nowMs / 1000)
-        if (s !== sec) { sec = s; prefix = new Date(s * 1000).toISOString().slice(0, 20) }
-        return prefix + MS[nowMs - s * 1000]
-      }
-    } else if (stub === 'uacache') {
-      // Candidate cut: the attack-tool regex (~6.5k instructions on a browser
-      // UA) and the JSON escape test of the UA (~1.5k) run once per distinct
-      // UA; a repeat costs a sampled hash and one string comparison (~270).
-      const ua = require(join(DIST, 'user-agent.js'))
-      const classify = ua.classifyUserAgent
-      ua.classifyUserAgent = (s) => uaEntry(s, classify).cls
-    } else if (stub === 'fastline') {
-      // Candidate cut: ip and method are never escaped (the ip is our own
-      // canonical text, the method an llhttp token), and the UA's JSON text
-      // comes from the UA cache.
-      const ev = require(join(DIST, 'event-line.js'))
-      const classify = require(join(DIST, 'user-agent.js')).classifyUserAgent
-      const clock = require(join(DIST, 'clock.js'))
-      const opt = (name, v) => v === undefined ? '' : ',"' + name + '":' + ev.jsonString(v.length > 2048 ? v.slice(0, 2048) : v)
-      ev.httpRequestLine = (src, status, nowMs, envSuffix) => {
-        let line = '{"type":"http_request","ts":"' + clock.isoTime(nowMs) +
-          '","ip":"' + src.ip + '","method":"' + src.method + '","path":' + ev.jsonString(ev.pathOf(src.url)) + ',"status":' + status
-        if (src.ua !== undefined) line += ',"ua":' + uaEntry(src.ua, classify).json
-        if (src.referer !== undefined) line += opt('referer', src.referer)
-        if (src.cfCountry !== undefined) line += opt('cf_country', src.cfCountry)
-        if (src.cfRay !== undefined) line += opt('cf_ray', src.cfRay)
-        if (src.cfAsn !== undefined) line += opt('cf_asn', src.cfAsn)
-        if (src.classification !== undefined) line += ',"classification":"' + src.classification + '"'
-        if (src.rule !== undefined) line += opt('rule', src.rule)
-        if (src.uaClass !== undefined) line += opt('ua_class', src.uaClass)
-        if (src.wouldBlock) line += ',"would_block":true'
-        if (src.blocked) line += ',"blocked":true'
-        if (src.via !== undefined) line += opt('via', src.via)
-        return line + envSuffix + '}'
-      }
     } else {
       throw new Error(`unknown stub ${stub}`)
     }
   }
-}
-
-// Direct-mapped cache of user agents (the prototype of a proposed lib/ua-cache):
-// the slot comes from the length and five sampled characters, a hit is
-// confirmed by string equality, a miss or a collision just recomputes.
-const UA_SLOTS = 256
-const uaKeys = new Array(UA_SLOTS).fill('')
-const uaVals = new Array(UA_SLOTS).fill(null)
-function uaEntry (s, classify) {
-  const n = s.length
-  const i = (n * 31 + s.charCodeAt(n >> 1) * 7 + s.charCodeAt(n >> 2) * 3 + s.charCodeAt(n - 1) +
-    s.charCodeAt((n * 3) >> 2) * 5 + s.charCodeAt(n > 9 ? n - 9 : 0)) & (UA_SLOTS - 1)
-  if (uaKeys[i] === s) return uaVals[i]
-  const clipped = n > 2048 ? s.slice(0, 2048) : s
-  const v = { cls: classify(s), json: JSON.stringify(clipped) }
-  if (n <= 512) { uaKeys[i] = s; uaVals[i] = v }
-  return v
 }
 
 // ---------------------------------------------------------------- client side
