@@ -18,7 +18,7 @@ export const storage = new AsyncLocalStorage<RequestContext>()
  */
 export class RequestContext implements EventSource, AppFirewallRequest {
   ip = '0.0.0.0'
-  ua: string | undefined = undefined
+  uaJson: string | undefined = undefined
   referer: string | undefined = undefined
   cfCountry: string | undefined = undefined
   cfRay: string | undefined = undefined

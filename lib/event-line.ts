@@ -30,7 +30,8 @@ export interface EventSource {
   ip: string
   method: string
   url: string
-  ua: string | undefined
+  /** JSON text of the user agent (escaped and clipped once per distinct UA), or undefined when none was sent. */
+  uaJson: string | undefined
   referer: string | undefined
   cfCountry: string | undefined
   cfRay: string | undefined
@@ -48,24 +49,6 @@ export function environmentSuffix (environment: string | undefined): string {
   return environment === undefined ? '' : ',"environment":' + jsonString(clip(environment, 200))
 }
 
-/** User agents whose JSON text is remembered; emptied when full, so random user agents cannot grow it. */
-const UA_TEXT_CACHE = 512
-const uaTexts = new Map<string, string>()
-
-// Most requests repeat a few browser user agents, and escaping-testing a
-// 120-character UA costs more than looking it up.
-function uaText (ua: string): string {
-  let text = uaTexts.get(ua)
-  if (text === undefined) {
-    text = jsonString(clip(ua, MAX_HEADER_TEXT))
-    if (ua.length <= 512) {
-      if (uaTexts.size >= UA_TEXT_CACHE) uaTexts.clear()
-      uaTexts.set(ua, text)
-    }
-  }
-  return text
-}
-
 function opt (name: string, value: string | undefined): string {
   return value === undefined ? '' : ',"' + name + '":' + jsonString(clip(value, MAX_HEADER_TEXT))
 }
@@ -78,7 +61,7 @@ export function httpRequestLine (src: EventSource, status: number, nowMs: number
     '","method":' + jsonString(src.method) +
     ',"path":' + jsonString(pathOf(src.url)) +
     ',"status":' + status
-  if (src.ua !== undefined) line += ',"ua":' + uaText(src.ua)
+  if (src.uaJson !== undefined) line += ',"ua":' + src.uaJson
   if (src.referer !== undefined) line += opt('referer', src.referer)
   if (src.cfCountry !== undefined) line += opt('cf_country', src.cfCountry)
   if (src.cfRay !== undefined) line += opt('cf_ray', src.cfRay)

@@ -11,7 +11,7 @@ import { compileTrustedProxies, resolveClientIp, setCloudflareRanges, type Clien
 import { CidrSet, checkCidrs } from './cidr'
 import { startCloudflareRefresh } from './cloudflare-refresh'
 import { classifyPath as classify, classifyPathVerdict } from './classify'
-import { classifyUserAgent } from './user-agent'
+import { userAgentInfo } from './user-agent'
 import { FileSink } from './sink-file'
 import { Shipper } from './shipper'
 import { USER_AGENT } from './version'
@@ -144,9 +144,13 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
           'appfirewall: every client so far resolved to a private or proxy address; a proxy in front of this app is probably missing from trustedProxies, so all users look like one client')
       }
     }
-    ctx.ua = header(headers['user-agent'])
+    const ua = header(headers['user-agent'])
+    if (ua !== undefined) {
+      const info = userAgentInfo(ua)
+      ctx.uaClass = info.uaClass
+      ctx.uaJson = info.json
+    }
     ctx.referer = header(headers.referer)
-    if (ctx.ua !== undefined) ctx.uaClass = classifyUserAgent(ctx.ua)
   }
 
   /** The key an IP is counted under, or undefined when it is never counted (allowList, unknown peer). */

@@ -16,6 +16,9 @@
 // named only when its default user agent says so: a scanner that mimics a
 // browser is caught by what it requests, not by this.
 
+import { jsonString, MAX_HEADER_TEXT } from './event-line'
+import { clip } from './sanitize'
+
 /** Characters of the user agent examined. Tool names sit near the start. */
 export const MAX_UA_EXAMINED = 512
 
@@ -85,8 +88,36 @@ const TOOL_RE = new RegExp(
 
 /** User agents whose answer is remembered; the map is emptied when full (random user agents cannot grow it). */
 export const UA_CACHE_SIZE = 512
-// null: looked at, not an attack tool.
-const remembered = new Map<string, string | null>()
+
+/** What the event needs from a user agent: the attack tool it names, and its JSON text on the wire. */
+export interface UserAgentInfo {
+  readonly uaClass: string | undefined
+  readonly json: string
+}
+
+const remembered = new Map<string, UserAgentInfo>()
+
+/**
+ * The attack-tool verdict and the escaped, clipped JSON text of a user agent,
+ * remembered per UA string: most requests repeat a few browser user agents,
+ * and the regex plus the escape test cost more than the lookup.
+ */
+export function userAgentInfo (ua: string): UserAgentInfo {
+  const known = remembered.get(ua)
+  if (known !== undefined) return known
+  const long = ua.length > MAX_UA_EXAMINED
+  const m = ua.length === 0 ? null : TOOL_RE.exec(long ? ua.slice(0, MAX_UA_EXAMINED) : ua)
+  const info: UserAgentInfo = {
+    uaClass: m === null ? undefined : familyOfToken.get(m[0].toLowerCase()),
+    json: jsonString(clip(ua, MAX_HEADER_TEXT))
+  }
+  // Long user agents are not kept: the map holds at most UA_CACHE_SIZE short strings.
+  if (!long) {
+    if (remembered.size >= UA_CACHE_SIZE) remembered.clear()
+    remembered.set(ua, info)
+  }
+  return info
+}
 
 /**
  * Returns the attack tool family named by a user agent (e.g. `"sqlmap"`), or
@@ -94,15 +125,5 @@ const remembered = new Map<string, string | null>()
  */
 export function classifyUserAgent (ua: string | undefined): string | undefined {
   if (typeof ua !== 'string' || ua.length === 0) return undefined
-  const known = remembered.get(ua)
-  if (known !== undefined) return known ?? undefined
-  const long = ua.length > MAX_UA_EXAMINED
-  const m = TOOL_RE.exec(long ? ua.slice(0, MAX_UA_EXAMINED) : ua)
-  const family = m === null ? null : familyOfToken.get(m[0].toLowerCase()) ?? null
-  // Long user agents are not kept: the map holds at most UA_CACHE_SIZE short strings.
-  if (!long) {
-    if (remembered.size >= UA_CACHE_SIZE) remembered.clear()
-    remembered.set(ua, family)
-  }
-  return family ?? undefined
+  return userAgentInfo(ua).uaClass
 }
