@@ -15,7 +15,7 @@ const fs = require('node:fs')
 const path = require('node:path')
 
 const dist = process.env.APPFIREWALL_DIST || path.join(__dirname, '..', 'dist')
-const { classifyPathVerdict } = require(path.join(dist, 'classify.js'))
+const { classifyPathVerdict } = require(path.join(dist, 'classify/classify.js'))
 
 const sharedDir = path.join(__dirname, '..', '..', 'shared', 'corpus')
 const fixturesDir = path.join(__dirname, '..', 'test', 'fixtures', 'corpus')

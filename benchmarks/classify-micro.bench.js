@@ -21,8 +21,8 @@ const { spawnSync } = require('node:child_process')
 
 const dist = process.env.APPFIREWALL_DIST || path.join(__dirname, '..', 'dist')
 const loadStart = process.hrtime.bigint()
-const { classifyPathVerdict } = require(path.join(dist, 'classify.js'))
-const { classifyUserAgent } = require(path.join(dist, 'user-agent.js'))
+const { classifyPathVerdict } = require(path.join(dist, 'classify/classify.js'))
+const { classifyUserAgent } = require(path.join(dist, 'classify/user-agent.js'))
 const loadMs = Number(process.hrtime.bigint() - loadStart) / 1e6
 // The pattern automata are compiled on the first call.
 const compileStart = process.hrtime.bigint()

@@ -16,7 +16,7 @@
 const { join } = require('node:path')
 
 const dist = process.env.AFW_DIST || join(__dirname, '..', 'dist')
-const { compileTrustedProxies, resolveClientIp } = require(join(dist, 'client-ip.js'))
+const { compileTrustedProxies, resolveClientIp } = require(join(dist, 'ip/client-ip.js'))
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(`--${name}`)

@@ -37,7 +37,7 @@
 //   ship~noip   ship with resolveClientIp stubbed out (fixed 127.0.0.1 result)
 //   ship~noline ship with httpRequestLine returning a constant line
 // (The prototypes of the cuts measured in RESULTS.md, ~fastclock, ~uacache
-// and ~fastline, became lib/clock.ts, the UA caches and lib/event-line.ts.)
+// and ~fastline, became lib/events/clock.ts, the UA caches and lib/events/line.ts.)
 // Suffixes combine: `ship~noals~nopre`. Stubs patch the compiled modules'
 // exports (tsc emits `(0, mod.fn)(...)`, read at each call), never the source.
 //
@@ -104,7 +104,7 @@ async function serve (spec, ingestPort) {
 function applyStubs (app, stubs) {
   for (const stub of stubs) {
     if (stub === 'noals') {
-      const { storage } = require(join(DIST, 'context.js'))
+      const { storage } = require(join(DIST, 'request/context.js'))
       storage.run = (store, fn, ...args) => fn(...args)
     } else if (stub === 'nopre') {
       const addHook = app.addHook
@@ -112,15 +112,15 @@ function applyStubs (app, stubs) {
         return name === 'preHandler' && fn.name === 'preHandler' ? this : addHook.call(this, name, fn)
       }
     } else if (stub === 'noua') {
-      require(join(DIST, 'user-agent.js')).classifyUserAgent = () => undefined
+      require(join(DIST, 'classify/user-agent.js')).classifyUserAgent = () => undefined
     } else if (stub === 'noip') {
-      require(join(DIST, 'client-ip.js')).resolveClientIp = (peer, headers, trusted, out) => {
+      require(join(DIST, 'ip/client-ip.js')).resolveClientIp = (peer, headers, trusted, out) => {
         out.ip = '127.0.0.1'; out.cloudflare = false; out.via = undefined; out.forwardedIgnored = false; out.privateClient = false
         return out
       }
     } else if (stub === 'noline') {
       const LINE = '{"type":"http_request","ts":"2026-01-01T00:00:00.000Z","ip":"127.0.0.1","method":"GET","path":"/","status":200}'
-      require(join(DIST, 'event-line.js')).httpRequestLine = () => LINE
+      require(join(DIST, 'events/line.js')).httpRequestLine = () => LINE
     } else {
       throw new Error(`unknown stub ${stub}`)
     }

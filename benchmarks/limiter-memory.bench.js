@@ -12,8 +12,8 @@
 
 const path = require('node:path')
 const dist = process.env.AFW_DIST ?? path.join(__dirname, '..', 'dist')
-const { RateLimiter } = require(path.join(dist, 'rate-limiter.js'))
-const { limiterKey } = require(path.join(dist, 'limiter-key.js'))
+const { RateLimiter } = require(path.join(dist, 'limit/limiter.js'))
+const { limiterKey } = require(path.join(dist, 'limit/key.js'))
 
 const N = Number(process.env.N ?? 1_000_000)
 const CAP = Number(process.env.CAP ?? 100_000)

@@ -53,7 +53,7 @@ function runIngest (delayMs) {
 
 async function main () {
   const dist = process.env.AFW_DIST ?? path.join(__dirname, '..', 'dist')
-  const { Shipper } = require(path.join(dist, 'shipper.js'))
+  const { Shipper } = require(path.join(dist, 'ship/shipper.js'))
   const { Counters } = require(path.join(dist, 'counters.js'))
   const { USER_AGENT } = require(path.join(dist, 'version.js'))
 

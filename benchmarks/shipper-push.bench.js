@@ -12,9 +12,9 @@
 
 const path = require('node:path')
 const dist = process.env.AFW_DIST ?? path.join(__dirname, '..', 'dist')
-const { Shipper } = require(path.join(dist, 'shipper.js'))
+const { Shipper } = require(path.join(dist, 'ship/shipper.js'))
 const { Counters } = require(path.join(dist, 'counters.js'))
-const { Ring } = require(path.join(dist, 'ring.js'))
+const { Ring } = require(path.join(dist, 'ship/ring.js'))
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const N = Number(process.env.N ?? 2_000_000)

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { Breaker } from '../lib/breaker'
+import { Breaker } from '../lib/ship/breaker'
 
 t.test('opens after the threshold of failures in a row and not before', async (t) => {
   const b = new Breaker(3, 1000)

@@ -8,9 +8,9 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { connect } from 'node:net'
 import Fastify from 'fastify'
-import { classifyPath, classifyPathVerdict, type PathVerdict } from '../lib/classify'
-import { normalizePath, MAX_EXAMINED } from '../lib/normalize-path'
-import { families } from '../lib/patterns'
+import { classifyPath, classifyPathVerdict, type PathVerdict } from '../lib/classify/classify'
+import { normalizePath, MAX_EXAMINED } from '../lib/classify/normalize-path'
+import { families } from '../lib/classify/patterns'
 
 const corpusDir = join(__dirname, 'fixtures', 'corpus')
 const readLines = (file: string): string[] =>

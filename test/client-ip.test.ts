@@ -6,9 +6,9 @@ import ipaddr from 'ipaddr.js'
 import {
   compileTrustedProxies, resolveClientIp, setCloudflareRanges,
   MAX_HOPS, UNKNOWN_IP, type ClientIpResult, type TrustedProxies
-} from '../lib/client-ip'
-import { CidrSet, canonicalIp, checkCidrs, parseIp } from '../lib/cidr'
-import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, CLOUDFLARE_RANGES } from '../lib/cloudflare-ranges'
+} from '../lib/ip/client-ip'
+import { CidrSet, canonicalIp, checkCidrs, parseIp } from '../lib/ip/cidr'
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, CLOUDFLARE_RANGES } from '../lib/ip/cloudflare-ranges'
 
 // Addresses used below. Clients come from documentation ranges; the Cloudflare
 // edges are inside the shipped ranges; 6.6.6.6 is an arbitrary outsider.

@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { isoTime } from '../lib/clock'
+import { isoTime } from '../lib/events/clock'
 
 test('isoTime matches Date#toISOString at every millisecond it is asked about', async (t) => {
   const starts = [0, 999, 1000, Date.UTC(2026, 10, 25, 23, 59, 59, 998), Date.UTC(2024, 1, 29, 12, 0, 0, 0), Date.now()]

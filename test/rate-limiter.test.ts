@@ -1,9 +1,9 @@
 import { test } from 'tap'
 import ipaddr from 'ipaddr.js'
-import { limiterKey } from '../lib/limiter-key'
-import { RateLimiter, type RateLimiterOptions } from '../lib/rate-limiter'
-import { LocalStore } from '../lib/store-local'
-import { estimate, windowStart } from '../lib/limit-store'
+import { limiterKey } from '../lib/limit/key'
+import { RateLimiter, type RateLimiterOptions } from '../lib/limit/limiter'
+import { LocalStore } from '../lib/limit/local-store'
+import { estimate, windowStart } from '../lib/limit/store'
 import type { LimitedInfo } from '../lib/types'
 
 const MIN = 60_000

@@ -1,5 +1,5 @@
 import { test } from 'tap'
-import { RateLimiter } from '../lib/rate-limiter'
+import { RateLimiter } from '../lib/limit/limiter'
 import type { LimitedInfo, RedisLike } from '../lib/types'
 import { client, deletePrefix, ready, RedisChild, SHARED_PORT, sleep, uniquePrefix, waitFor } from './fixtures/redis'
 import type Redis from 'ioredis'

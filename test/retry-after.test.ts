@@ -1,6 +1,6 @@
 import t from 'tap'
-import { parseRetryAfter } from '../lib/retry-after'
-import { backoffDelay } from '../lib/backoff'
+import { parseRetryAfter } from '../lib/ship/retry-after'
+import { backoffDelay } from '../lib/ship/backoff'
 
 const now = Date.parse('2026-01-01T00:00:00.000Z')
 const max = 300000

@@ -8,7 +8,7 @@ import { startIngest, refusedPort } from './fixtures/ingest'
 import type { Ingest, IngestReply } from './fixtures/ingest'
 import { makeShipper, numbers, sleep, waitUntil } from './fixtures/shipper-harness'
 import type { Harness } from './fixtures/shipper-harness'
-import type { ShipperOptions } from '../lib/shipper'
+import type { ShipperOptions } from '../lib/ship/shipper'
 
 // Rows are independent (own ingest, own shipper) and mostly wait on timers:
 // run them side by side.

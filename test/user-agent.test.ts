@@ -1,7 +1,7 @@
 // The attack-tool user-agent signal (`ua_class` on events), table-driven:
 // default user agents of scanners are named, ordinary clients are not.
 import t from 'tap'
-import { classifyUserAgent, MAX_UA_EXAMINED, UA_CACHE_SIZE } from '../lib/user-agent'
+import { classifyUserAgent, MAX_UA_EXAMINED, UA_CACHE_SIZE } from '../lib/classify/user-agent'
 
 const tools: Array<[ua: string, family: string]> = [
   ['sqlmap/1.7.2#stable (https://sqlmap.org)', 'sqlmap'],

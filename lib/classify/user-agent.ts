@@ -16,8 +16,8 @@
 // named only when its default user agent says so: a scanner that mimics a
 // browser is caught by what it requests, not by this.
 
-import { jsonString, MAX_HEADER_TEXT } from './event-line'
-import { clip } from './sanitize'
+import { jsonString, MAX_HEADER_TEXT } from '../events/line'
+import { clip } from '../events/sanitize'
 
 /** Characters of the user agent examined. Tool names sit near the start. */
 export const MAX_UA_EXAMINED = 512

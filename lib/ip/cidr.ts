@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js'
-import { AppFirewallError, FST_APPFIREWALL_INVALID_CIDR } from './errors'
+import { AppFirewallError, FST_APPFIREWALL_INVALID_CIDR } from '../errors'
 
 /**
  * A strictly parsed address. IPv4 (also an IPv4-mapped IPv6 address, in any

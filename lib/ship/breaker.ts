@@ -1,4 +1,4 @@
-import type { BreakerState } from './types'
+import type { BreakerState } from '../types'
 
 /**
  * Circuit breaker over the ingest. Pure: the caller passes the clock in, and

@@ -1,8 +1,8 @@
 // The per-request object behind `request.appfirewall`, and the module-level
 // record() that finds it through AsyncLocalStorage.
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { EventSource } from './event-line'
-import type { AppFirewallRequest, Classification, EventFields } from './types'
+import type { EventSource } from '../events/line'
+import type { AppFirewallRequest, Classification, EventFields } from '../types'
 
 /** What turns a record() call into a queued `custom` event (one per registration). */
 export interface CustomRecorder {

@@ -1,8 +1,8 @@
-import type { CompiledRule } from './limit-store'
-import { LocalStore } from './store-local'
-import { RedisStore } from './store-redis'
-import type { SinkLogger } from './sink'
-import type { Classification, LimitedInfo, RateLimitRule, RedisLike } from './types'
+import type { CompiledRule } from './store'
+import { LocalStore } from './local-store'
+import { RedisStore } from './redis-store'
+import type { SinkLogger } from '../ship/sink'
+import type { Classification, LimitedInfo, RateLimitRule, RedisLike } from '../types'
 
 export interface RateLimiterOptions {
   rules: Partial<Record<Classification, RateLimitRule>>

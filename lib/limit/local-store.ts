@@ -1,4 +1,4 @@
-import { estimate, windowStart, type CompiledRule, type LimitStore } from './limit-store'
+import { estimate, windowStart, type CompiledRule, type LimitStore } from './store'
 
 // How many records one eviction round looks at, and how many rounds it may
 // take. Bounded work per new key, whatever the store holds.

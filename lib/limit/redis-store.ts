@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { windowStart, type CompiledRule, type LimitStore } from './limit-store'
-import type { SinkLogger } from './sink'
-import type { RedisLike } from './types'
+import { windowStart, type CompiledRule, type LimitStore } from './store'
+import type { SinkLogger } from '../ship/sink'
+import type { RedisLike } from '../types'
 
 /**
  * One atomic step per hit: count it in the current window (the key expires

@@ -4,7 +4,7 @@
 // through the escaper, and most of them need no escaping at all.
 import { isoTime } from './clock'
 import { clip, sanitizeFields } from './sanitize'
-import type { Classification } from './types'
+import type { Classification } from '../types'
 
 /** Longest path, user agent or referer written to an event. */
 export const MAX_HEADER_TEXT = 2048

@@ -4,7 +4,7 @@
 import { mkdir, appendFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { Ring } from './ring'
-import type { Counters } from './counters'
+import type { Counters } from '../counters'
 import type { Sink, SinkLogger } from './sink'
 
 export interface FileSinkOptions {

@@ -1,8 +1,8 @@
 // The 404 pattern library: plain data, grouped by the family a match reports
-// as `rule`. lib/classify.ts compiles it once into three automata (path,
+// as `rule`. lib/classify/classify.ts compiles it once into three automata (path,
 // file name, query) that scan in one pass without backtracking.
 //
-// Every pattern is a lowercase literal matched after lib/normalize-path.ts has
+// Every pattern is a lowercase literal matched after lib/classify/normalize-path.ts has
 // undone encodings, case, slashes and dot segments. Two anchors exist:
 //
 //   path  patterns see `^/seg1/seg2/.../segN/$`
@@ -539,7 +539,7 @@ export const families: readonly PatternFamily[] = [
 ]
 
 // ---------------------------------------------------------------------------
-// Tags: patterns that decide nothing alone. lib/classify.ts combines them
+// Tags: patterns that decide nothing alone. lib/classify/classify.ts combines them
 // (a shell word only counts in a script name, an archive only at the root or
 // with a backup-like name, a CMS folder only when the file is not media ...).
 

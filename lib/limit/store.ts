@@ -1,4 +1,4 @@
-import type { Classification, RateLimitRule } from './types'
+import type { Classification, RateLimitRule } from '../types'
 
 /**
  * One rate-limited class as the stores see it: the user's rule plus a small

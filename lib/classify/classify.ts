@@ -2,13 +2,13 @@
 // the family that fired (`rule`). Pure: a string in, a shared frozen verdict
 // out; no clock, no I/O, no allocation beyond the path segments.
 //
-// The pattern library (lib/patterns.ts) is compiled once, at module load, into
+// The pattern library (lib/classify/patterns.ts) is compiled once, at module load, into
 // three literal-matching automata (Aho-Corasick turned into a dense DFA): one
 // over the normalised path, one over the file name, one over the query. Each
 // scan reads every character once and never backtracks, so the cost is linear
 // in the (capped) input whatever it contains.
 
-import type { Classification } from './types'
+import type { Classification } from '../types'
 import {
   families, nameTags, pathTags, queryTags, allowedDotSegments, vcsDotPrefixes
 } from './patterns'
@@ -264,7 +264,7 @@ const BENIGN: PathVerdict = Object.freeze({ classification: 'benign-miss', rule:
 const SCANNER: readonly PathVerdict[] = families.map((f) =>
   Object.freeze({ classification: 'scanner' as const, rule: f.rule }))
 function verdictForBits (bits: number): PathVerdict {
-  // Lowest set bit = the family listed first in lib/patterns.ts.
+  // Lowest set bit = the family listed first in lib/classify/patterns.ts.
   return SCANNER[31 - Math.clz32(bits & -bits)] as PathVerdict
 }
 const TRAVERSAL = verdictForBits(F_TRAVERSAL)
