@@ -4,6 +4,7 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { OnErrorMode } from './types'
 import type { FaultInjection, Stage } from './faults'
+import { FST_APPFIREWALL_INJECTED_FAULT } from './errors'
 
 /** Per stage, this many internal errors are logged, then one in every 1000 (an attack must not flood the log). */
 const LOG_FIRST = 10
@@ -20,7 +21,7 @@ export class Guard {
   /** Throws when a test injected a fault at this stage; otherwise nothing. */
   fault (stage: Stage): void {
     if (this.faults !== undefined && this.faults.throwAt.has(stage)) {
-      throw new Error(`injected fault at ${stage}`)
+      throw new FST_APPFIREWALL_INJECTED_FAULT(stage)
     }
   }
 

@@ -12,14 +12,11 @@ import { CidrSet, checkCidrs } from './ip/cidr'
 import { startCloudflareRefresh } from './ip/cloudflare-refresh'
 import { classifyPath as classify, classifyPathVerdict } from './classify/classify'
 import { userAgentInfo } from './classify/user-agent'
-import { FileSink } from './ship/sink-file'
-import { Shipper } from './ship/shipper'
-import { USER_AGENT } from './version'
-import { RateLimiter } from './limit/limiter'
-import { limiterKey } from './limit/key'
+import { createSink, type Sink, type SinkLogger } from './ship'
+import { createLimiter, limiterKey, type RateLimiter } from './limit'
 import { Guard } from './guard'
 import { kFaults, type FaultInjection } from './faults'
-import type { Sink, SinkLogger } from './ship/sink'
+import { errorCodes } from './errors'
 import type {
   AppFirewallInstance, AppFirewallOptions, AppFirewallRequest, AppFirewallStats, Classification, EventFields
 } from './types'
@@ -68,46 +65,8 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const skip = resolved.skip
   const envSuffix = environmentSuffix(options.environment)
 
-  let sink: Sink | undefined
-  if (mode === 'local') {
-    sink = new FileSink({
-      path: options.localLogPath as string,
-      counters,
-      log: slog,
-      queueSize: options.queueSize,
-      batchSize: options.batchSize,
-      flushIntervalMs: options.flushIntervalMs
-    })
-  } else if (mode === 'ship') {
-    sink = new Shipper({
-      endpoint: options.endpoint,
-      apiKey: resolved.apiKey as string,
-      userAgent: USER_AGENT,
-      counters,
-      log: slog,
-      queueSize: options.queueSize,
-      batchSize: options.batchSize,
-      flushIntervalMs: options.flushIntervalMs,
-      requestTimeoutMs: options.requestTimeoutMs,
-      retryDeadlineMs: options.retryDeadlineMs,
-      maxRetryAfterMs: options.maxRetryAfterMs,
-      breakerThreshold: options.breakerThreshold,
-      breakerCooldownMs: options.breakerCooldownMs,
-      gzipLevel: options.gzipLevel
-    })
-  }
-
-  const limiter = sink !== undefined && Object.keys(options.rateLimit).length > 0
-    ? new RateLimiter({
-      rules: options.rateLimit,
-      maxTrackedIps: options.maxTrackedIps,
-      enforce: options.enforceRateLimit,
-      onLimited: resolved.onLimited,
-      redis: resolved.redis,
-      keyPrefix: options.redisKeyPrefix,
-      log: slog
-    })
-    : undefined
+  const sink = createSink(options, resolved.apiKey, counters, slog)
+  const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, log: slog })
   const enforce = limiter !== undefined && options.enforceRateLimit
   const enforceAll = options.enforceScope === 'all'
   const classify404 = options.classify404
@@ -374,6 +333,7 @@ type AppFirewallPlugin = FastifyPluginAsync<AppFirewallOptions> & {
   appFirewall: AppFirewallPlugin
   record: (event: string, fields?: EventFields) => void
   classifyPath: (path: string) => Classification
+  errorCodes: typeof errorCodes
 }
 
 // Plain local bindings: tsc would emit imported names as `module_1.name`,
@@ -386,6 +346,7 @@ appFirewall.default = appFirewall
 appFirewall.appFirewall = appFirewall
 appFirewall.record = record
 appFirewall.classifyPath = classifyPath
+appFirewall.errorCodes = errorCodes
 
 // eslint-disable-next-line @typescript-eslint/no-redeclare
 namespace appFirewall {
@@ -405,4 +366,4 @@ namespace appFirewall {
 export = appFirewall
 
 // Never runs: lets Node's ESM loader (cjs-module-lexer) see the named exports.
-0 && (module.exports = { default: appFirewall, appFirewall, record, classifyPath })
+0 && (module.exports = { default: appFirewall, appFirewall, record, classifyPath, errorCodes })

@@ -5,7 +5,7 @@ import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { FastifyRequest } from 'fastify'
 import type { AppFirewallOptions, LimitedInfo, RedisLike, ResolvedOptions } from './types'
-import { invalidOptions } from './errors'
+import { FST_APPFIREWALL_INVALID_OPTIONS } from './errors'
 
 const Rule = Type.Object({
   max: Type.Integer({ minimum: 1 }),
@@ -140,7 +140,7 @@ export function resolveOptions (
 ): Resolved {
   const raw = (input === undefined || input === null ? {} : input) as Record<string, unknown>
   if (typeof raw !== 'object' || Array.isArray(raw)) {
-    throw invalidOptions([`options must be an object, got ${show(input)}`])
+    throw new FST_APPFIREWALL_INVALID_OPTIONS(`options must be an object, got ${show(input)}`)
   }
   // Fastify hands plugins their options object; drop what is not ours but is
   // Fastify's own (prefix, logLevel...) so that additionalProperties holds.
@@ -169,7 +169,7 @@ export function resolveOptions (
         : `"${name}" must be ${ALLOWED[name] ?? 'valid'}, got ${show(value)}`)
     }
     if (problems.length === 0) problems.push('options do not match the schema')
-    throw invalidOptions(problems)
+    throw new FST_APPFIREWALL_INVALID_OPTIONS(problems.join('; '))
   }
   const o = opts as AppFirewallOptions
 
@@ -194,7 +194,7 @@ export function resolveOptions (
   if (o.redis !== undefined && (typeof o.redis.eval !== 'function' || typeof o.redis.duplicate !== 'function')) {
     problems.push(`"redis" must be ${ALLOWED.redis}, got an object without eval() and duplicate()`)
   }
-  if (problems.length > 0) throw invalidOptions(problems)
+  if (problems.length > 0) throw new FST_APPFIREWALL_INVALID_OPTIONS(problems.join('; '))
 
   const apiKey = o.apiKey ?? (env.APPFIREWALL_API_KEY !== '' ? env.APPFIREWALL_API_KEY : undefined)
   const rateLimit = o.rateLimit ?? { scanner: { max: 10, windowMs: 60_000 } }

@@ -5,7 +5,7 @@ import Fastify from 'fastify'
 import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import appFirewall from '../lib/index'
-import { readEvents, tempDir } from './fixtures/helpers'
+import { readEvents, tempDir } from './fixtures'
 
 function get (port: number, path: string): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@ import Fastify from 'fastify'
 import { createServer, request as httpRequest, type Server } from 'node:http'
 import { join } from 'node:path'
 import appFirewall from '../lib/index'
-import { logCapture, pluginLogs, readEvents, tempDir } from './fixtures/helpers'
+import { logCapture, pluginLogs, readEvents, tempDir, sleep } from './fixtures'
 
 function get (port: number, path: string, headers: Record<string, string>): Promise<{ status: number, body: string }> {
   return new Promise((resolve, reject) => {
@@ -87,7 +87,7 @@ test('a Cloudflare peer (ranges refreshed from a local API) seen as ::ffff:127.0
   let ip = ''
   for (let i = 0; i < 100 && ip !== '203.0.113.77'; i++) {
     ip = JSON.parse((await get(port, '/', headers)).body).ip
-    if (ip !== '203.0.113.77') await new Promise((resolve) => setTimeout(resolve, 20))
+    if (ip !== '203.0.113.77') await sleep(20)
   }
   t.equal(ip, '203.0.113.77', 'the refreshed ranges took effect')
   await app.appfirewall.flush(2000)

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { startCloudflareRefresh, parseCloudflareAnswer, MAX_BODY_BYTES, type CloudflareRefresh } from '../lib/ip/cloudflare-refresh'
 import { compileTrustedProxies, resolveClientIp, setCloudflareRanges } from '../lib/ip/client-ip'
+import { sleep } from './fixtures'
 
 const CLIENT = '198.51.100.7'
 const SHIPPED_EDGE = '173.245.48.5'
@@ -61,7 +62,7 @@ async function until (check: () => boolean, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms
   while (!check()) {
     if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    await sleep(10)
   }
 }
 
@@ -237,7 +238,7 @@ t.test('stop() ends the timer: no fetch happens afterwards', async (t) => {
   await until(() => calls >= 1)
   refresh.stop()
   const seen = fake.requests
-  await new Promise((resolve) => setTimeout(resolve, 150))
+  await sleep(150)
   t.equal(fake.requests, seen, 'no request after stop')
   t.equal(await refresh.refreshNow(), false, 'refreshNow after stop does nothing')
   t.equal(fake.requests, seen)
@@ -278,7 +279,7 @@ t.test('an interval beyond the timer range does not turn into a busy loop', asyn
   process.on('warning', onWarning)
   t.teardown(() => { process.off('warning', onWarning) })
   started(t, startCloudflareRefresh({ url: fake.url, intervalMs: 2 ** 33, onRanges: () => {}, log }))
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  await sleep(100)
   t.equal(fake.requests, 0)
   t.equal(warned, false, 'no TimeoutOverflowWarning')
 })

@@ -3,7 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Readable } from 'node:stream'
 import { join } from 'node:path'
 import appFirewall from '../lib/index'
-import { readEvents, tempDir } from './fixtures/helpers'
+import { readEvents, tempDir } from './fixtures'
 
 const TS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/
 const HTTP_FIELDS = new Set(['type', 'ts', 'ip', 'method', 'path', 'status', 'ua', 'referer', 'cf_country', 'cf_ray', 'cf_asn',

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import appFirewall from '../lib/index'
 import { kFaults, type Stage } from '../lib/faults'
-import { tempDir } from './fixtures/helpers'
+import { tempDir } from './fixtures'
 
 // The same app, with and without the plugin: every response must be identical.
 function routes (app: FastifyInstance): void {

@@ -3,7 +3,7 @@ import Fastify from 'fastify'
 import { join } from 'node:path'
 import { writeFileSync, chmodSync } from 'node:fs'
 import appFirewall from '../lib/index'
-import { logCapture, pluginLogs, readEvents, tempDir } from './fixtures/helpers'
+import { logCapture, pluginLogs, readEvents, tempDir, sleep } from './fixtures'
 
 test('local mode creates the parent folder and app.close() flushes what is queued', async (t) => {
   const file = join(tempDir(), 'a', 'b', 'c', 'events.ndjson')
@@ -25,7 +25,7 @@ test('local mode writes a full batch without waiting for the interval', async (t
   app.get('/', async () => 'ok')
   t.teardown(() => app.close())
   for (let i = 0; i < 10; i++) await app.inject({ url: '/' })
-  for (let i = 0; i < 100 && readEvents(file).length < 10; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+  for (let i = 0; i < 100 && readEvents(file).length < 10; i++) await sleep(10)
   t.equal(readEvents(file).length, 10)
 })
 

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import Fastify from 'fastify'
 import appFirewall from '../lib/index'
 import { FST_APPFIREWALL_INVALID_OPTIONS } from '../lib/errors'
-import { logCapture, pluginLogs, tempDir } from './fixtures/helpers'
+import { logCapture, pluginLogs, tempDir } from './fixtures'
 
 async function registerError (opts: unknown): Promise<Error & { code?: string }> {
   const app = Fastify()
@@ -38,14 +38,16 @@ const cases: Array<[string, unknown, RegExp]> = [
 for (const [what, opts, message] of cases) {
   test(`register fails with a coded error naming the option for ${what}`, async (t) => {
     const err = await registerError(opts)
-    t.equal(err.code, FST_APPFIREWALL_INVALID_OPTIONS)
+    t.equal(err.code, 'FST_APPFIREWALL_INVALID_OPTIONS')
+    t.ok(err instanceof FST_APPFIREWALL_INVALID_OPTIONS, 'an instance of errorCodes.FST_APPFIREWALL_INVALID_OPTIONS')
     t.match(err.message, message)
   })
 }
 
 test('register lists every bad option at once', async (t) => {
   const err = await registerError({ mode: 'loud', batchSize: 0, onError: 'shout' })
-  t.equal(err.code, FST_APPFIREWALL_INVALID_OPTIONS)
+  t.equal(err.code, 'FST_APPFIREWALL_INVALID_OPTIONS')
+    t.ok(err instanceof FST_APPFIREWALL_INVALID_OPTIONS, 'an instance of errorCodes.FST_APPFIREWALL_INVALID_OPTIONS')
   t.match(err.message, /"mode"/)
   t.match(err.message, /"batchSize"/)
   t.match(err.message, /"onError"/)

@@ -5,7 +5,7 @@ import { test } from 'tap'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync, readdirSync, symlinkSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { tempDir } from './fixtures/helpers'
+import { tempDir } from './fixtures'
 
 const root = resolve(__dirname, '..')
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'

@@ -2,7 +2,7 @@ import { test, type Test } from 'tap'
 import Fastify from 'fastify'
 import { join } from 'node:path'
 import appFirewall, { record } from '../lib/index'
-import { readEvents, tempDir } from './fixtures/helpers'
+import { readEvents, tempDir, sleep } from './fixtures'
 
 async function localApp (t: Test) {
   const file = join(tempDir(), 'events.ndjson')
@@ -26,7 +26,7 @@ test('record() works from handlers, deep call stacks, after awaits, in timers an
   app.post('/login', async (request) => {
     request.appfirewall.record('direct', { user: 'ann' })
     deep(20, 'deep')
-    await new Promise((resolve) => setTimeout(resolve, 5))
+    await sleep(5)
     record('after-await')
     await new Promise<void>((resolve) => {
       setTimeout(() => { record('in-timer'); resolve() }, 1)
@@ -67,7 +67,7 @@ test('200 concurrent interleaved requests never see each other\'s context', asyn
   const { app, file } = await localApp(t)
   app.get('/r/:n', async (request) => {
     const n = Number((request.params as { n: string }).n)
-    await new Promise((resolve) => setTimeout(resolve, (n * 7) % 13))
+    await sleep((n * 7) % 13)
     record('step', { n, phase: 1 })
     await new Promise((resolve) => setImmediate(resolve))
     record('step', { n, phase: 2 })

@@ -1,8 +1,8 @@
 import { test } from 'tap'
 import { RateLimiter } from '../lib/limit/limiter'
 import type { LimitedInfo, RedisLike } from '../lib/types'
-import { client, deletePrefix, ready, RedisChild, SHARED_PORT, sleep, uniquePrefix, waitFor } from './fixtures/redis'
 import type Redis from 'ioredis'
+import { client, deletePrefix, ready, RedisChild, SHARED_PORT, sleep, uniquePrefix, waitFor } from './fixtures'
 
 // Day-long windows: a test run straddles a window boundary (midnight UTC) only by a rare accident.
 const DAY = 86_400_000

@@ -4,9 +4,8 @@
 // closed -> open -> half_open -> closed. (test/shipper-faults.test.ts has the
 // same rows against the Shipper alone, with finer checks on timing.)
 import t from 'tap'
-import { startIngest, refusedPort } from './fixtures/ingest'
 import { rig, retryableRow, settled } from './fixtures/app-rig'
-import { waitUntil } from './fixtures/shipper-harness'
+import { startIngest, refusedPort, waitFor } from './fixtures'
 
 // Rows are independent (own ingest, own shipper) and mostly wait on timers:
 // run them side by side.
@@ -16,7 +15,7 @@ t.test('app: connection refused', async (t) => {
   const port = await refusedPort()
   const r = await rig(t, () => undefined, {}, port)
   await r.serve(20, 2)
-  await waitUntil(() => r.app.appfirewall.stats().breaker === 'open', 5000, 'the breaker to open')
+  await waitFor(() => r.app.appfirewall.stats().breaker === 'open', 5000, 'the breaker to open')
   await r.serve(20)
   const ingest = await startIngest(() => {
     const state = r.app.appfirewall.stats().breaker
@@ -65,7 +64,7 @@ t.test('app: an ingest that recovers after an outage of 503s', async (t) => {
   const start = Date.now()
   const r = await rig(t, () => Date.now() - start < 2000 ? { status: 503 } : undefined, { queueSize: 100, retryDeadlineMs: 1000, breakerCooldownMs: 500 })
   while (Date.now() - start < 2500) await r.serve(10, 5)
-  await waitUntil(() => r.app.appfirewall.stats().breaker === 'closed', 8000, 'the breaker to close')
+  await waitFor(() => r.app.appfirewall.stats().breaker === 'closed', 8000, 'the breaker to close')
   await settled(r)
   const s = r.app.appfirewall.stats()
   t.equal(s.emitted, s.sent + s.dropped.overflow + s.dropped.breaker)

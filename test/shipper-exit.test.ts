@@ -4,8 +4,8 @@
 // close reach the ingest.
 import t from 'tap'
 import { join } from 'node:path'
-import { startIngest, refusedPort } from './fixtures/ingest'
 import { runChild } from './fixtures/child'
+import { startIngest, refusedPort } from './fixtures'
 
 const SHIPPER_CHILD = join(__dirname, 'fixtures', 'shipper-child.ts')
 const APP_CHILD = join(__dirname, 'fixtures', 'app-child.ts')

@@ -4,11 +4,11 @@
 // (test/shipper-faults-app.test.ts plays the same rows through a Fastify app.)
 import t from 'tap'
 import type { Test } from 'tap'
-import { startIngest, refusedPort } from './fixtures/ingest'
-import type { Ingest, IngestReply } from './fixtures/ingest'
-import { makeShipper, numbers, sleep, waitUntil } from './fixtures/shipper-harness'
+import { makeShipper, numbers } from './fixtures/shipper-harness'
 import type { Harness } from './fixtures/shipper-harness'
 import type { ShipperOptions } from '../lib/ship/shipper'
+import { startIngest, refusedPort, sleep, waitFor } from './fixtures'
+import type { Ingest, IngestReply } from './fixtures'
 
 // Rows are independent (own ingest, own shipper) and mostly wait on timers:
 // run them side by side.
@@ -75,7 +75,7 @@ t.test('connection refused: retries, opens the breaker, delivers once the ingest
   t.teardown(() => h.shipper.close(0))
   const w = watchBalance(h)
   h.pushEvents(20)
-  await waitUntil(() => h.counters.breaker === 'open', 5000, 'the breaker to open')
+  await waitFor(() => h.counters.breaker === 'open', 5000, 'the breaker to open')
   t.equal(h.counters.breaker, 'open', 'the breaker opened after three refused connections')
   t.equal(h.stats().failures, 3)
   t.equal(h.stats().inFlight + h.stats().queued, 20, 'nothing lost while the ingest is down')
@@ -94,7 +94,7 @@ t.test('connection refused: retries, opens the breaker, delivers once the ingest
 t.test('ingest accepts but never answers: the POST times out and is retried', async (t) => {
   const { ingest, h } = await faultThenRecover(t, { hang: true }, { requestTimeoutMs: 500 })
   t.equal(ingest.requests.length, 4, 'three timed-out attempts and the probe')
-  t.match(h.warnings()[0]?.obj, { error: 'ETIMEDOUT' }, 'the warning says why')
+  t.match(h.warnings()[0]?.obj, { error: 'FST_APPFIREWALL_INGEST_TIMEOUT' }, 'the warning says why')
 })
 
 t.test('connection reset in the middle of a request: retried', async (t) => {
@@ -330,7 +330,7 @@ t.test('an ingest that recovers after an outage of 503s: what fits in the queue 
   const pusher = setInterval(() => { h.pushEvents(10) }, 20) // 500 events/s
   await sleep(outageMs + 500)
   clearInterval(pusher)
-  await waitUntil(() => h.counters.breaker === 'closed' && h.stats().queued + h.stats().inFlight === 0, 10000, 'recovery')
+  await waitFor(() => h.counters.breaker === 'closed' && h.stats().queued + h.stats().inFlight === 0, 10000, 'recovery')
   checkBalance(t, w, h)
   const s = h.stats()
   t.equal(s.emitted, s.sent + s.dropped.overflow + s.dropped.breaker, 'every event sent or counted dropped')

@@ -5,9 +5,9 @@
 // shortened variants live in test/shipper-faults.test.ts and
 // test/shipper-app-retry.test.ts.
 import t from 'tap'
-import { startIngest } from './fixtures/ingest'
-import { makeShipper, numbers, sleep, waitUntil } from './fixtures/shipper-harness'
+import { makeShipper, numbers } from './fixtures/shipper-harness'
 import type { Harness } from './fixtures/shipper-harness'
+import { startIngest, sleep, waitFor } from './fixtures'
 
 t.setTimeout(90000)
 
@@ -43,7 +43,7 @@ t.test('after 30 s of 503 the ingest recovers: what fit in the queue arrives, th
   }, 100)
   await sleep(outageMs + 1000)
   clearInterval(pusher)
-  await waitUntil(() => h.counters.breaker === 'closed' && h.stats().queued + h.stats().inFlight === 0, 40000, 'recovery')
+  await waitFor(() => h.counters.breaker === 'closed' && h.stats().queued + h.stats().inFlight === 0, 40000, 'recovery')
   t.equal(unbalanced, 0, `counters added up at every one of ${samples} samples`)
   const s = h.stats()
   t.equal(s.emitted, s.sent + s.dropped.overflow + s.dropped.breaker, 'every event sent or counted dropped')

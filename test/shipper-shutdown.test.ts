@@ -1,8 +1,8 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import appFirewall from '../lib/index'
-import { startIngest, refusedPort, accountedFor } from './fixtures/ingest'
-import { makeShipper, numbers, waitUntil } from './fixtures/shipper-harness'
+import { makeShipper, numbers } from './fixtures/shipper-harness'
+import { startIngest, refusedPort, accountedFor, waitFor } from './fixtures'
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
 
@@ -56,7 +56,7 @@ t.test('close while the breaker is open gives up after the grace period', async 
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { breakerThreshold: 1, breakerCooldownMs: 60000, retryDeadlineMs: 120000 })
   h.pushEvents(10)
-  await waitUntil(() => h.counters.breaker === 'open', 5000, 'breaker open')
+  await waitFor(() => h.counters.breaker === 'open', 5000, 'breaker open')
   h.pushEvents(5)
   await h.shipper.close(300)
   const s = h.stats()
@@ -129,7 +129,7 @@ t.test('close probes an open breaker at once instead of waiting out its cooldown
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { breakerThreshold: 1, breakerCooldownMs: 600000, retryDeadlineMs: 600000 })
   h.pushEvents(10)
-  await waitUntil(() => h.counters.breaker === 'open', 5000, 'breaker open')
+  await waitFor(() => h.counters.breaker === 'open', 5000, 'breaker open')
   h.pushEvents(5)
   await h.shipper.close(3000)
   t.same(numbers(ingest.lines()), range(15), 'the recovered ingest got everything')
@@ -143,7 +143,7 @@ t.test('close still honours a Retry-After hold', async (t) => {
   const h = makeShipper(ingest.url, { retryDeadlineMs: 600000 })
   h.pushEvents(4)
   await ingest.waitForRequests(1, 5000)
-  await waitUntil(() => h.stats().failures === 1, 5000)
+  await waitFor(() => h.stats().failures === 1, 5000)
   await h.shipper.close(300)
   t.equal(ingest.requests.length, 1, 'nothing sent during the hold')
   t.equal(h.stats().dropped.shutdown, 4)

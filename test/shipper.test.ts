@@ -5,8 +5,8 @@ import { classifyStatus } from '../lib/ship/shipper'
 import { Shipper } from '../lib/ship/shipper'
 import { Counters } from '../lib/counters'
 import { USER_AGENT, VERSION } from '../lib/version'
-import { startIngest, accountedFor } from './fixtures/ingest'
-import { makeShipper, numbers, sleep } from './fixtures/shipper-harness'
+import { makeShipper, numbers } from './fixtures/shipper-harness'
+import { startIngest, accountedFor, sleep } from './fixtures'
 
 const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i)
 

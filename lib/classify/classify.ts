@@ -9,6 +9,7 @@
 // in the (capped) input whatever it contains.
 
 import type { Classification } from '../types'
+import { FST_APPFIREWALL_PATTERN_LIBRARY } from '../errors'
 import {
   families, nameTags, pathTags, queryTags, allowedDotSegments, vcsDotPrefixes
 } from './patterns'
@@ -73,7 +74,7 @@ class LiteralAutomaton {
       if (anchoredEnd) seq.push(END)
       symbols.push(seq)
     }
-    if (classes > 256) throw new Error('appfirewall: pattern alphabet too large')
+    if (classes > 256) throw new FST_APPFIREWALL_PATTERN_LIBRARY('more than 253 distinct characters in one automaton')
     this.width = classes
 
     // Trie: one Map from (node, symbol) to child, plus first-child and
@@ -192,11 +193,11 @@ let hitTags = 0
 // ---------------------------------------------------------------------------
 // Compiling the library
 
-if (families.length > 31) throw new Error('appfirewall: at most 31 pattern families fit in a bit mask')
+if (families.length > 31) throw new FST_APPFIREWALL_PATTERN_LIBRARY(`${families.length} families, at most 31 fit in a bit mask`)
 
 function familyBit (rule: string): number {
   const i = families.findIndex((f) => f.rule === rule)
-  if (i === -1) throw new Error(`appfirewall: unknown pattern family ${rule}`)
+  if (i === -1) throw new FST_APPFIREWALL_PATTERN_LIBRARY(`no family named ${rule}`)
   return 1 << i
 }
 

@@ -1,5 +1,5 @@
 import ipaddr from 'ipaddr.js'
-import { AppFirewallError, FST_APPFIREWALL_INVALID_CIDR } from '../errors'
+import { FST_APPFIREWALL_INVALID_CIDR } from '../errors'
 
 /**
  * A strictly parsed address. IPv4 (also an IPv4-mapped IPv6 address, in any
@@ -220,11 +220,9 @@ function maskOf (prefix: number, wordIndex: number): number {
   return (0xffffffff << (32 - bits)) >>> 0
 }
 
-function invalidCidr (entry: unknown, why: string): AppFirewallError {
-  return new AppFirewallError(
-    FST_APPFIREWALL_INVALID_CIDR,
-    `appfirewall-fastify: invalid CIDR or IP ${JSON.stringify(String(entry))}: ${why}; allowed: an IPv4 or IPv6 address, optionally with a /prefix (e.g. "10.0.0.0/8", "2001:db8::/32")`
-  )
+function invalidCidr (entry: unknown, why: string): Error {
+  return new FST_APPFIREWALL_INVALID_CIDR(JSON.stringify(String(entry)),
+    `${why}; allowed: an IPv4 or IPv6 address, optionally with a /prefix (e.g. "10.0.0.0/8", "2001:db8::/32")`)
 }
 
 const PREFIX = /^(?:0|[1-9]\d{0,2})$/

@@ -1,5 +1,6 @@
 import { request } from 'undici'
 import { CidrSet } from './cidr'
+import { FST_APPFIREWALL_CLOSED, FST_APPFIREWALL_CLOUDFLARE_RANGES } from '../errors'
 
 export interface CloudflareRefreshOptions {
   /** Cloudflare's API (https://api.cloudflare.com/client/v4/ips) or a mirror of its answer. */
@@ -36,14 +37,14 @@ const MAX_RANGES = 10_000
  */
 export function parseCloudflareAnswer (body: string): string[] {
   const answer: unknown = JSON.parse(body)
-  if (typeof answer !== 'object' || answer === null) throw new Error('answer is not an object')
+  if (typeof answer !== 'object' || answer === null) throw new FST_APPFIREWALL_CLOUDFLARE_RANGES('answer is not an object')
   const { success, result } = answer as { success?: unknown, result?: unknown }
-  if (success !== true) throw new Error('answer does not say success: true')
-  if (typeof result !== 'object' || result === null) throw new Error('answer has no result object')
+  if (success !== true) throw new FST_APPFIREWALL_CLOUDFLARE_RANGES('answer does not say success: true')
+  if (typeof result !== 'object' || result === null) throw new FST_APPFIREWALL_CLOUDFLARE_RANGES('answer has no result object')
   const { ipv4_cidrs: v4, ipv6_cidrs: v6 } = result as { ipv4_cidrs?: unknown, ipv6_cidrs?: unknown }
-  if (!isStringList(v4) || !isStringList(v6)) throw new Error('ipv4_cidrs and ipv6_cidrs must be lists of strings')
-  if (v4.length === 0 || v6.length === 0) throw new Error('answer has an empty list of ranges')
-  if (v4.length + v6.length > MAX_RANGES) throw new Error('answer has too many ranges')
+  if (!isStringList(v4) || !isStringList(v6)) throw new FST_APPFIREWALL_CLOUDFLARE_RANGES('ipv4_cidrs and ipv6_cidrs must be lists of strings')
+  if (v4.length === 0 || v6.length === 0) throw new FST_APPFIREWALL_CLOUDFLARE_RANGES('answer has an empty list of ranges')
+  if (v4.length + v6.length > MAX_RANGES) throw new FST_APPFIREWALL_CLOUDFLARE_RANGES('answer has too many ranges')
   const ranges = [...v4, ...v6]
   // Throws, naming the entry, when one is not a strict CIDR.
   CidrSet.parse(ranges)
@@ -81,7 +82,7 @@ export function startCloudflareRefresh (opts: CloudflareRefreshOptions): Cloudfl
     })
     if (res.statusCode < 200 || res.statusCode > 299) {
       await res.body.dump().catch(() => {})
-      throw new Error(`status ${res.statusCode}`)
+      throw new FST_APPFIREWALL_CLOUDFLARE_RANGES(`status ${res.statusCode}`)
     }
     const chunks: Buffer[] = []
     let size = 0
@@ -89,7 +90,7 @@ export function startCloudflareRefresh (opts: CloudflareRefreshOptions): Cloudfl
       size += (chunk as Buffer).length
       if (size > MAX_BODY_BYTES) {
         res.body.destroy()
-        throw new Error(`answer is larger than ${MAX_BODY_BYTES} bytes`)
+        throw new FST_APPFIREWALL_CLOUDFLARE_RANGES(`answer is larger than ${MAX_BODY_BYTES} bytes`)
       }
       chunks.push(chunk as Buffer)
     }
@@ -100,7 +101,7 @@ export function startCloudflareRefresh (opts: CloudflareRefreshOptions): Cloudfl
     const ac = new AbortController()
     controller = ac
     // Bounds the whole fetch, including a server that trickles bytes slower than bodyTimeout notices.
-    const deadline = setTimeout(() => { ac.abort(new Error(`timed out after ${timeoutMs} ms`)) }, timeoutMs)
+    const deadline = setTimeout(() => { ac.abort(new FST_APPFIREWALL_CLOUDFLARE_RANGES(`timed out after ${timeoutMs} ms`)) }, timeoutMs)
     deadline.unref()
     try {
       const ranges = await fetchRanges(ac.signal)
@@ -146,7 +147,7 @@ export function startCloudflareRefresh (opts: CloudflareRefreshOptions): Cloudfl
       stopped = true
       if (timer !== undefined) clearTimeout(timer)
       timer = undefined
-      controller?.abort(new Error('stopped'))
+      controller?.abort(new FST_APPFIREWALL_CLOSED('a refresh of Cloudflare\'s ranges'))
     },
     refreshNow
   }

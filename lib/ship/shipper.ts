@@ -6,6 +6,7 @@ import { Breaker } from './breaker'
 import type { Counters } from '../counters'
 import { parseRetryAfter } from './retry-after'
 import { Ring } from './ring'
+import { FST_APPFIREWALL_CLOSED, FST_APPFIREWALL_INGEST_TIMEOUT, FST_APPFIREWALL_INVALID_ENDPOINT } from '../errors'
 import type { Sink, SinkLogger } from './sink'
 
 const gzipAsync = promisify(gzip)
@@ -88,15 +89,13 @@ function noop (): void {}
 function parseEndpoint (endpoint: string): URL {
   const url = URL.canParse(endpoint) ? new URL(endpoint) : undefined
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-    const err = new Error(`appfirewall-fastify: option "endpoint" must be an http(s) URL, got ${JSON.stringify(endpoint)}`) as Error & { code: string }
-    err.code = 'FST_APPFIREWALL_INVALID_ENDPOINT'
-    throw err
+    throw new FST_APPFIREWALL_INVALID_ENDPOINT(JSON.stringify(endpoint))
   }
   return url
 }
 
-function abortRequest (ac: AbortController): void {
-  ac.abort(Object.assign(new Error('ingest request timed out'), { code: 'ETIMEDOUT' }))
+function abortRequest (ac: AbortController, ms: number): void {
+  ac.abort(new FST_APPFIREWALL_INGEST_TIMEOUT(ms))
 }
 
 /**
@@ -254,7 +253,7 @@ export class Shipper implements Sink {
       this.ring.shift(left)
       this.counters.dropped.shutdown += left
     }
-    if (this.current !== null) this.current.abort(new Error('appfirewall shipper closed'))
+    if (this.current !== null) this.current.abort(new FST_APPFIREWALL_CLOSED('a POST to the ingest'))
     this.checkWaiters()
   }
 
@@ -349,7 +348,7 @@ export class Shipper implements Sink {
     this.current = ac
     // Bounds the whole exchange (connect, headers, capped body), which
     // undici's per-phase timeouts alone do not.
-    const timer = setTimeout(abortRequest, this.requestTimeoutMs, ac)
+    const timer = setTimeout(abortRequest, this.requestTimeoutMs, ac, this.requestTimeoutMs)
     timer.unref()
     let status = 0
     let retryAfter: string | string[] | undefined
