@@ -66,7 +66,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const envSuffix = environmentSuffix(options.environment)
 
   const sink = createSink(options, resolved.apiKey, counters, slog)
-  const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, log: slog })
+  const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, store: resolved.store, log: slog })
   const enforce = limiter !== undefined && options.enforceRateLimit
   const enforceAll = options.enforceScope === 'all'
   const classify404 = options.classify404

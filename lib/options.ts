@@ -4,7 +4,7 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import type { FastifyRequest } from 'fastify'
-import type { AppFirewallOptions, LimitedInfo, RedisLike, ResolvedOptions } from './types'
+import type { AppFirewallOptions, LimitedInfo, LimitStore, RedisLike, ResolvedOptions } from './types'
 import { FST_APPFIREWALL_INVALID_OPTIONS } from './errors'
 
 const Rule = Type.Object({
@@ -35,6 +35,7 @@ export const OptionsSchema = Type.Object({
   maxTrackedIps: Type.Optional(Type.Integer({ minimum: 100 })),
   redis: Type.Optional(Type.Unsafe<RedisLike>(Type.Object({}))),
   redisKeyPrefix: Type.Optional(Type.String()),
+  store: Type.Optional(Type.Unsafe<LimitStore>(Type.Object({}))),
   onError: Type.Optional(Type.Union([Type.Literal('ignore'), Type.Literal('warn'), Type.Literal('raise')])),
   asyncContext: Type.Optional(Type.Boolean()),
   cloudflareRefreshMs: Type.Optional(Type.Integer({ minimum: 0 })),
@@ -78,6 +79,7 @@ const ALLOWED: Record<string, string> = {
   maxTrackedIps: 'an integer >= 100',
   redis: 'an ioredis client',
   redisKeyPrefix: 'a string',
+  store: 'a rate limit store: an object with incr() and close() (see LimitStore)',
   onError: '"ignore", "warn" or "raise"',
   asyncContext: 'a boolean',
   cloudflareRefreshMs: 'an integer >= 0 (0 turns refresh off)',
@@ -104,6 +106,7 @@ export interface Resolved {
   skip: ((request: FastifyRequest) => boolean) | undefined
   onLimited: ((ip: string, info: LimitedInfo) => void) | undefined
   redis: RedisLike | undefined
+  store: LimitStore | undefined
 }
 
 function show (value: unknown): string {
@@ -194,6 +197,12 @@ export function resolveOptions (
   if (o.redis !== undefined && (typeof o.redis.eval !== 'function' || typeof o.redis.duplicate !== 'function')) {
     problems.push(`"redis" must be ${ALLOWED.redis}, got an object without eval() and duplicate()`)
   }
+  if (o.store !== undefined && (typeof (o.store as { incr?: unknown }).incr !== 'function' || typeof o.store.close !== 'function')) {
+    problems.push(`"store" must be ${ALLOWED.store}, got an object without incr() and close()`)
+  }
+  if (o.store !== undefined && o.redis !== undefined) {
+    problems.push('"redis" and "store" are both set: pass one shared store (redis builds the Redis store for you)')
+  }
   if (problems.length > 0) throw new FST_APPFIREWALL_INVALID_OPTIONS(problems.join('; '))
 
   const apiKey = o.apiKey ?? (env.APPFIREWALL_API_KEY !== '' ? env.APPFIREWALL_API_KEY : undefined)
@@ -213,7 +222,7 @@ export function resolveOptions (
     allowList: Object.freeze([...allowList]),
     maxTrackedIps: o.maxTrackedIps ?? 100_000,
     redisKeyPrefix: o.redisKeyPrefix ?? 'afw:',
-    sharedStore: o.redis !== undefined,
+    sharedStore: o.redis !== undefined || o.store !== undefined,
     onError: o.onError ?? 'ignore',
     asyncContext: o.asyncContext ?? true,
     cloudflareRefreshMs: o.cloudflareRefreshMs ?? 86_400_000,
@@ -229,5 +238,5 @@ export function resolveOptions (
     closeGraceMs: o.closeGraceMs ?? 5000,
     gzipLevel: o.gzipLevel ?? 1
   })
-  return { options, apiKey, skip: o.skip, onLimited: o.onLimited, redis: o.redis }
+  return { options, apiKey, skip: o.skip, onLimited: o.onLimited, redis: o.redis, store: o.store }
 }

@@ -2,6 +2,9 @@
 // a consumer compiling with `module: node16` and `skipLibCheck: false` would
 // otherwise fail on the ESM-only typebox declarations (TS1479).
 import type { FastifyRequest } from 'fastify'
+import type { LimitStore } from './limit/store'
+
+export type { LimitStore } from './limit/store'
 
 /** Outcome of classifying a 404 path. */
 export type Classification = 'scanner' | 'benign-miss' | 'unknown'
@@ -77,6 +80,8 @@ export interface AppFirewallOptions {
   redis?: RedisLike
   /** Key prefix in Redis (default `"afw:"`). */
   redisKeyPrefix?: string
+  /** A shared rate limit store of your own (instead of `redis`): see `LimitStore`. */
+  store?: LimitStore
   /** What to do with the plugin's own errors (default `"ignore"`). */
   onError?: OnErrorMode
   /**

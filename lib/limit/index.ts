@@ -3,6 +3,7 @@
 import type { SinkLogger } from '../ship/sink'
 import type { LimitedInfo, RedisLike, ResolvedOptions } from '../types'
 import { RateLimiter } from './limiter'
+import type { LimitStore } from './store'
 
 export { RateLimiter } from './limiter'
 export { limiterKey } from './key'
@@ -10,6 +11,8 @@ export { limiterKey } from './key'
 export interface LimiterParts {
   onLimited: ((ip: string, info: LimitedInfo) => void) | undefined
   redis: RedisLike | undefined
+  /** A shared store of the user's own; not yet used (lib/limit is being reworked to take it). */
+  store: LimitStore | undefined
   log: SinkLogger
 }
 
