@@ -118,37 +118,32 @@ export interface AppFirewallOptions {
   gzipLevel?: number
 }
 
-/** Options after defaults, env fallbacks and validation. The key is never included. */
-export interface ResolvedOptions {
-  readonly mode: Mode
-  readonly endpoint: string
+/** Options kept out of `app.appfirewall.options`: the key (a secret), and the functions and clients handed to the parts that use them. */
+export type HiddenOptionName = 'apiKey' | 'skip' | 'onLimited' | 'redis' | 'store'
+
+/** Options without a default: `undefined` in ResolvedOptions when not given. */
+export type UndefaultedOptionName = 'environment' | 'localLogPath'
+
+/** Plain data made read-only all the way down. */
+export type Frozen<T> = T extends ReadonlyArray<infer U>
+  ? ReadonlyArray<Frozen<U>>
+  : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T
+
+/** Options after defaults, env fallbacks and validation: `app.appfirewall.options`. The key is never included. */
+export type ResolvedOptions = {
+  readonly [K in keyof Omit<AppFirewallOptions, HiddenOptionName | UndefaultedOptionName>]-?: Frozen<Exclude<AppFirewallOptions[K], undefined>>
+} & {
+  // Not mapped with `-?`, which would strip `undefined` from these.
+  readonly [K in UndefaultedOptionName]: AppFirewallOptions[K] | undefined
+} & {
+  /** An API key was given (option or `APPFIREWALL_API_KEY`). */
   readonly hasApiKey: boolean
-  readonly environment: string | undefined
-  readonly localLogPath: string | undefined
-  readonly trustedProxies: readonly string[]
-  readonly classify404: boolean
-  readonly rateLimit: Readonly<Partial<Record<Classification, Readonly<RateLimitRule>>>>
-  readonly enforceRateLimit: boolean
-  readonly enforceScope: 'not-found' | 'all'
-  readonly allowList: readonly string[]
-  readonly maxTrackedIps: number
-  readonly redisKeyPrefix: string
+  /** Limits are shared through `redis` or `store`. */
   readonly sharedStore: boolean
-  readonly onError: OnErrorMode
-  readonly asyncContext: boolean
-  readonly cloudflareRefreshMs: number
-  readonly cloudflareRangesUrl: string
-  readonly queueSize: number
-  readonly batchSize: number
-  readonly flushIntervalMs: number
-  readonly requestTimeoutMs: number
-  readonly retryDeadlineMs: number
-  readonly maxRetryAfterMs: number
-  readonly breakerThreshold: number
-  readonly breakerCooldownMs: number
-  readonly closeGraceMs: number
-  readonly gzipLevel: number
 }
+
+/** The default of every option that has one (exported as `defaults`). */
+export type AppFirewallDefaults = Omit<ResolvedOptions, UndefaultedOptionName | 'hasApiKey' | 'sharedStore'>
 
 export interface DroppedCounts {
   /** Oldest events pushed out of a full queue. */
@@ -207,4 +202,16 @@ export interface AppFirewallRequest {
   readonly classification: Classification | undefined
   /** Records an app-layer event tied to this request. Never throws. */
   record: (event: string, fields?: EventFields) => void
+}
+
+// The decorators, typed for every app that imports the plugin.
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Per-request AppFirewall object: resolved client IP, record(), 404 classification. Never null. */
+    appfirewall: AppFirewallRequest
+  }
+  interface FastifyInstance {
+    /** AppFirewall stats, flush and resolved options. */
+    appfirewall: AppFirewallInstance
+  }
 }

@@ -32,7 +32,10 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['skip that is not a function', { mode: 'off', skip: true }, /"skip" must be a function/],
   ['an unknown option', { mode: 'off', trustedProxy: ['1.2.3.4'] }, /unknown option "trustedProxy"/],
   ['an unknown rate limit class', { mode: 'off', rateLimit: { bots: { max: 1, windowMs: 1 } } }, /unknown key "bots" in "rateLimit"/],
-  ['a gzip level out of range', { mode: 'off', gzipLevel: 12 }, /"gzipLevel" must be an integer from 0 to 9, got 12/]
+  ['a gzip level out of range', { mode: 'off', gzipLevel: 12 }, /"gzipLevel" must be an integer from 0 to 9, got 12/],
+  ['a store without incr()', { mode: 'off', store: { close () {} } }, /"store" must be a rate limit store: an object with incr\(\) and close\(\)/],
+  ['a store that is not an object', { mode: 'off', store: 'redis://x' }, /"store" must be a rate limit store/],
+  ['both redis and store', { mode: 'off', redis: { eval: async () => 0, duplicate () { return this } }, store: { incr: () => 1, close () {} } }, /"redis" and "store" are both set/]
 ]
 
 for (const [what, opts, message] of cases) {
@@ -47,7 +50,7 @@ for (const [what, opts, message] of cases) {
 test('register lists every bad option at once', async (t) => {
   const err = await registerError({ mode: 'loud', batchSize: 0, onError: 'shout' })
   t.equal(err.code, 'FST_APPFIREWALL_INVALID_OPTIONS')
-    t.ok(err instanceof FST_APPFIREWALL_INVALID_OPTIONS, 'an instance of errorCodes.FST_APPFIREWALL_INVALID_OPTIONS')
+  t.ok(err instanceof FST_APPFIREWALL_INVALID_OPTIONS, 'an instance of errorCodes.FST_APPFIREWALL_INVALID_OPTIONS')
   t.match(err.message, /"mode"/)
   t.match(err.message, /"batchSize"/)
   t.match(err.message, /"onError"/)

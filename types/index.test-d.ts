@@ -4,6 +4,9 @@ import appFirewall, {
   appFirewall as named,
   record,
   classifyPath,
+  errorCodes,
+  defaults,
+  type AppFirewallDefaults,
   type AppFirewallOptions,
   type AppFirewallStats,
   type Classification,
@@ -61,3 +64,19 @@ expectType<void>(record('x'))
 expectType<void>(record('x', { a: 1 }))
 expectType<Classification>(classifyPath('/.env'))
 expectAssignable<AppFirewallOptions>({ mode: 'ship', apiKey: 'k' })
+
+// coded errors, like fastify.errorCodes
+const optionsError = new errorCodes.FST_APPFIREWALL_INVALID_OPTIONS('x')
+expectType<'FST_APPFIREWALL_INVALID_OPTIONS'>(optionsError.code)
+expectAssignable<Error>(optionsError)
+expectType<typeof errorCodes>(appFirewall.errorCodes)
+
+// defaults, frozen
+expectType<AppFirewallDefaults>(defaults)
+expectType<number>(defaults.queueSize)
+expectType<'ship' | 'local' | 'off'>(defaults.mode)
+expectError(defaults.queueSize = 1)
+expectError(defaults.environment)
+expectType<number>(app.appfirewall.options.queueSize)
+expectType<string | undefined>(app.appfirewall.options.environment)
+expectType<readonly string[]>(app.appfirewall.options.trustedProxies)

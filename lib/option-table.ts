@@ -1,0 +1,248 @@
+// Every option of the plugin, written once: its schema, what a correct value
+// looks like, its default, the environment variable it falls back to and the
+// README's description. The register-time schema, the defaults, the error
+// messages and the README's option table are all derived from this table;
+// the public interface (AppFirewallOptions in types.ts, typebox-free on
+// purpose) is pinned to it by a type-level check in options.ts, and
+// test/options-table.test.ts checks the README against it.
+import { Type, type TSchema } from 'typebox'
+import type { FastifyRequest } from 'fastify'
+import type { LimitedInfo, LimitStore, RedisLike } from './types'
+
+export interface OptionSpec {
+  readonly schema: TSchema
+  /** What a correct value looks like, completing "must be ...". */
+  readonly allowed: string
+  /** The default (absent: none). */
+  readonly default?: unknown
+  /** How the README writes the default, where the value alone would not read well. */
+  readonly defaultText?: string
+  /** Environment variable read when the option is not given (an empty value counts as unset). */
+  readonly env?: string
+  /** Kept out of `app.appfirewall.options`: a secret, a function or a client. */
+  readonly hidden?: true
+  /** The README's "meaning" column (Markdown, one line). */
+  readonly doc: string
+}
+
+const Ms = Type.Integer({ minimum: 1 })
+const Rule = Type.Object({
+  max: Type.Integer({ minimum: 1 }),
+  windowMs: Type.Integer({ minimum: 1 })
+}, { additionalProperties: false })
+
+export const DEFAULT_ENDPOINT = 'https://ingest.appfirewall.io/v1/events'
+export const DEFAULT_CLOUDFLARE_RANGES_URL = 'https://api.cloudflare.com/client/v4/ips'
+
+export const optionTable = {
+  apiKey: {
+    schema: Type.String(),
+    allowed: 'a string',
+    env: 'APPFIREWALL_API_KEY',
+    hidden: true,
+    doc: 'Bearer token for the ingest. In `ship` mode with no key the plugin switches itself `off` and logs one warning.'
+  },
+  endpoint: {
+    schema: Type.String({ minLength: 1 }),
+    allowed: 'an http(s) URL',
+    default: DEFAULT_ENDPOINT,
+    env: 'APPFIREWALL_ENDPOINT',
+    doc: 'Ingest URL (http or https); override for a self-hosted ingest.'
+  },
+  environment: {
+    schema: Type.String(),
+    allowed: 'a string',
+    doc: 'Tag added to every event as `environment`.'
+  },
+  mode: {
+    schema: Type.Union([Type.Literal('ship'), Type.Literal('local'), Type.Literal('off')]),
+    allowed: '"ship", "local" or "off"',
+    default: 'ship',
+    doc: '`"ship"` (POST batches), `"local"` (append NDJSON to `localLogPath`), `"off"` (no hooks at all).'
+  },
+  localLogPath: {
+    schema: Type.String({ minLength: 1 }),
+    allowed: 'a non-empty file path',
+    doc: 'File for `local` mode (required there). Its folder is created.'
+  },
+  trustedProxies: {
+    schema: Type.Array(Type.String()),
+    allowed: 'an array of "cloudflare", CIDRs or IPs',
+    default: ['cloudflare'],
+    doc: 'Peers whose forwarding headers are believed: `"cloudflare"` and/or CIDRs or bare IPs, v4 and v6.'
+  },
+  classify404: {
+    schema: Type.Boolean(),
+    allowed: 'a boolean',
+    default: true,
+    doc: 'Classify 404s.'
+  },
+  rateLimit: {
+    schema: Type.Object({
+      scanner: Type.Optional(Rule),
+      'benign-miss': Type.Optional(Rule),
+      unknown: Type.Optional(Rule)
+    }, { additionalProperties: false }),
+    allowed: 'an object of { max, windowMs } per class ("scanner", "benign-miss", "unknown"), integers >= 1',
+    default: { scanner: { max: 10, windowMs: 60_000 } },
+    defaultText: '`{ scanner: { max: 10, windowMs: 60000 } }`',
+    doc: 'Per-class limits (`scanner`, `benign-miss`, `unknown`), counted per client IP (IPv6 per /64). `{}` turns counting off.'
+  },
+  enforceRateLimit: {
+    schema: Type.Boolean(),
+    allowed: 'a boolean',
+    default: false,
+    doc: 'Answer 429 (with `Retry-After`) to an IP over its limit for the rest of its window, in `onRequest`, before routing work. Off by default (shadow mode: events carry `would_block`).'
+  },
+  enforceScope: {
+    schema: Type.Union([Type.Literal('not-found'), Type.Literal('all')]),
+    allowed: '"not-found" or "all"',
+    default: 'not-found',
+    doc: 'With enforcement: block only requests that would 404, or `"all"` routes.'
+  },
+  allowList: {
+    schema: Type.Array(Type.String()),
+    allowed: 'an array of CIDRs or IPs',
+    default: [],
+    doc: 'CIDRs or IPs never counted nor blocked (monitors, your office).'
+  },
+  skip: {
+    schema: Type.Unsafe<(request: FastifyRequest) => boolean>(Type.Function([Type.Any()], Type.Any())),
+    allowed: 'a function (request) => boolean',
+    hidden: true,
+    doc: '`(request) => boolean`; true leaves the request alone: no event, never counted, never blocked (health checks). A throwing `skip` counts as false.'
+  },
+  onLimited: {
+    schema: Type.Unsafe<(ip: string, info: LimitedInfo) => void>(Type.Function([Type.Any(), Type.Any()], Type.Any())),
+    allowed: 'a function (ip, info) => void',
+    hidden: true,
+    doc: '`(ip, info) => void`, called once per block (escalate to a ban list, an alert). May throw without harm.'
+  },
+  maxTrackedIps: {
+    schema: Type.Integer({ minimum: 100 }),
+    allowed: 'an integer >= 100',
+    default: 100_000,
+    doc: 'Most client keys the in-process limiter keeps.'
+  },
+  redis: {
+    schema: Type.Unsafe<RedisLike>(Type.Object({})),
+    allowed: 'an ioredis client',
+    hidden: true,
+    doc: 'An ioredis client: limit counters and blocks shared by every instance.'
+  },
+  redisKeyPrefix: {
+    schema: Type.String(),
+    allowed: 'a string',
+    default: 'afw:',
+    doc: 'Prefix of the keys and channel in Redis.'
+  },
+  store: {
+    schema: Type.Unsafe<LimitStore>(Type.Object({})),
+    allowed: 'a rate limit store: an object with incr() and close() (see LimitStore)',
+    hidden: true,
+    doc: 'A shared rate limit store of your own instead of `redis` (see [your own store](#your-own-store)).'
+  },
+  onError: {
+    schema: Type.Union([Type.Literal('ignore'), Type.Literal('warn'), Type.Literal('raise')]),
+    allowed: '"ignore", "warn" or "raise"',
+    default: 'ignore',
+    doc: 'The plugin\'s own internal errors: `"ignore"`, `"warn"` (through the Fastify logger: the first 10 per stage, then one in 1000), `"raise"` (for tests: re-thrown on the next tick as an uncaught exception, after the response has been produced; never use in production).'
+  },
+  asyncContext: {
+    schema: Type.Boolean(),
+    allowed: 'a boolean',
+    default: true,
+    doc: 'Bind each request with `AsyncLocalStorage` so the module-level `record()` finds it. `false` saves its cost (on Node 20 its promise hooks tax every promise of the app, about 13k instructions per request here); `request.appfirewall.record()` still works, the module-level `record()` then does nothing.'
+  },
+  cloudflareRefreshMs: {
+    schema: Type.Integer({ minimum: 0 }),
+    allowed: 'an integer >= 0 (0 turns refresh off)',
+    default: 86_400_000,
+    defaultText: '`86400000` (24 h)',
+    doc: 'Refresh Cloudflare\'s ranges this often; `0` turns refresh off. The first refresh happens after one interval: the shipped list works offline from the first request.'
+  },
+  cloudflareRangesUrl: {
+    schema: Type.String({ minLength: 1 }),
+    allowed: 'an http(s) URL',
+    default: DEFAULT_CLOUDFLARE_RANGES_URL,
+    doc: 'Where the ranges are fetched from.'
+  },
+  queueSize: {
+    schema: Type.Integer({ minimum: 1 }),
+    allowed: 'an integer >= 1',
+    default: 10_000,
+    doc: 'Events held in memory; when full, the oldest are dropped (counted).'
+  },
+  batchSize: {
+    schema: Type.Integer({ minimum: 1 }),
+    allowed: 'an integer >= 1',
+    default: 500,
+    doc: 'Most events per batch.'
+  },
+  flushIntervalMs: {
+    schema: Ms,
+    allowed: 'an integer >= 1',
+    default: 2000,
+    doc: 'A partial batch is sent after this long.'
+  },
+  requestTimeoutMs: {
+    schema: Ms,
+    allowed: 'an integer >= 1',
+    default: 5000,
+    doc: 'Timeout of one POST.'
+  },
+  retryDeadlineMs: {
+    schema: Type.Integer({ minimum: 0 }),
+    allowed: 'an integer >= 0',
+    default: 30_000,
+    doc: 'How long a batch is retried before its events are dropped.'
+  },
+  maxRetryAfterMs: {
+    schema: Type.Integer({ minimum: 0 }),
+    allowed: 'an integer >= 0',
+    default: 300_000,
+    doc: 'Upper bound applied to an ingest\'s `Retry-After`.'
+  },
+  breakerThreshold: {
+    schema: Type.Integer({ minimum: 1 }),
+    allowed: 'an integer >= 1',
+    default: 5,
+    doc: 'Retryable failures in a row that open the circuit breaker.'
+  },
+  breakerCooldownMs: {
+    schema: Ms,
+    allowed: 'an integer >= 1',
+    default: 30_000,
+    doc: 'How long the breaker stays open before one probe batch.'
+  },
+  closeGraceMs: {
+    schema: Type.Integer({ minimum: 0 }),
+    allowed: 'an integer >= 0',
+    default: 5000,
+    doc: 'How long `app.close()` keeps flushing before it gives up.'
+  },
+  gzipLevel: {
+    schema: Type.Integer({ minimum: 0, maximum: 9 }),
+    allowed: 'an integer from 0 to 9',
+    default: 1,
+    doc: 'gzip level of a batch (0-9).'
+  }
+} as const satisfies Record<string, OptionSpec>
+
+export type OptionName = keyof typeof optionTable
+
+/** The README's option table, rendered from this table (test/options-table.test.ts compares the two). */
+export function optionsTableMarkdown (): string {
+  const rows = ['| option | env | default | meaning |', '|---|---|---|---|']
+  for (const [name, spec] of Object.entries(optionTable) as Array<[string, OptionSpec]>) {
+    const env = spec.env === undefined ? '—' : '`' + spec.env + '`'
+    rows.push(`| \`${name}\` | ${env} | ${defaultText(spec)} | ${spec.doc} |`)
+  }
+  return rows.join('\n')
+}
+
+function defaultText (spec: OptionSpec): string {
+  if (spec.defaultText !== undefined) return spec.defaultText
+  if (spec.default === undefined) return 'none'
+  return '`' + JSON.stringify(spec.default) + '`'
+}
