@@ -5,7 +5,7 @@
 // options schema; when absent it costs one undefined check per stage.
 
 /** Symbol under which tests pass a FaultInjection in the plugin options. */
-export const kFaults = Symbol.for('appfirewall-fastify.faults')
+export { kFaults } from './symbols'
 
 export type Stage = 'ip' | 'classify' | 'event' | 'sink' | 'record' | 'onRequest' | 'onResponse' | 'bad-url' | 'close' | 'hook'
 

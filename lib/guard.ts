@@ -9,6 +9,12 @@ import { FST_APPFIREWALL_INJECTED_FAULT } from './errors'
 /** Per stage, this many internal errors are logged, then one in every 1000 (an attack must not flood the log). */
 const LOG_FIRST = 10
 
+/** The logger the parts report state changes through: the Fastify logger, child-tagged, guarded. */
+export interface PluginLog {
+  warn: (obj: object, msg: string) => void
+  info: (obj: object, msg: string) => void
+}
+
 export class Guard {
   private readonly seen = new Map<string, number>()
 
@@ -23,6 +29,12 @@ export class Guard {
     if (this.faults !== undefined && this.faults.throwAt.has(stage)) {
       throw new FST_APPFIREWALL_INJECTED_FAULT(stage)
     }
+  }
+
+  /** The guarded logger for the parts (a logger that throws costs a log line, never a request). */
+  readonly pluginLog: PluginLog = {
+    warn: (obj, msg) => { this.log('warn', obj, msg) },
+    info: (obj, msg) => { this.log('info', obj, msg) }
   }
 
   log (level: 'warn' | 'info' | 'error', obj: object, msg: string): void {

@@ -3,6 +3,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { EventSource } from '../events/line'
 import type { AppFirewallRequest, Classification, EventFields } from '../types'
+import type { Guard } from '../guard'
+import type { ClientReader, RawRequest } from './client'
 
 /** What turns a record() call into a queued `custom` event (one per registration). */
 export interface CustomRecorder {
@@ -58,4 +60,25 @@ export class RequestContext implements EventSource, AppFirewallRequest {
 export function record (event: string, fields?: EventFields): void {
   const ctx = storage.getStore()
   if (ctx?.recorder !== undefined) ctx.recorder.recordCustom(ctx, event, fields)
+}
+
+/** Makes the context of a request, its client already read; one per registration. */
+export class ContextFactory {
+  constructor (
+    private readonly recorder: CustomRecorder | undefined,
+    private readonly client: ClientReader,
+    private readonly guard: Guard
+  ) {}
+
+  /** Never throws: a failure to read the client leaves the context with the unknown IP (never counted). */
+  make (method: string, url: string, raw: RawRequest): RequestContext {
+    const ctx = new RequestContext(this.recorder, method, url)
+    try {
+      this.guard.fault('ip')
+      this.client.read(ctx, raw)
+    } catch (err) {
+      this.guard.error(err, 'ip')
+    }
+    return ctx
+  }
 }

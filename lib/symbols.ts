@@ -1,0 +1,10 @@
+// Private keys the plugin hangs off Fastify's and Node's objects, in one
+// registry (as fastify's lib/symbols.js): symbols, so nothing collides with a
+// property of the app's own, and each has a readable description.
+
+/** On a FastifyRequest: its RequestContext (null until made). */
+export const kContext = Symbol('appfirewall.context')
+/** On an IncomingMessage: our hooks saw it (set only while a router-rejected request is open). */
+export const kHooksSaw = Symbol('appfirewall.hooks-saw')
+/** In the plugin options: fault injection for the fail-open tests (a registered symbol, so tests can reach it). */
+export const kFaults = Symbol.for('appfirewall-fastify.faults')
