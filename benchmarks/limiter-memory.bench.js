@@ -2,9 +2,13 @@
 
 // 1 000 000 distinct one-shot client IPs (half IPv4, half IPv6 /64s) hitting
 // the scanner limit once each, interleaved with one hot offender, against the
-// in-process limiter at its default cap (maxTrackedIps 100 000). Reports the
-// records held (must stay <= cap), heap used by the limiter, whether the
-// offender stayed blocked from its 11th hit to the end, and ns per hit.
+// in-process limiter at its default cap (maxTrackedIps 100 000): its counter
+// store (LocalStore) and its block table. Reports the records held (must stay
+// <= cap), heap used by the limiter, whether the offender stayed blocked from
+// its 11th hit to the end, whether its counter record survived the flood (its
+// carry blocks it again at once in the next window), and ns per hit, also with
+// a shared store beside the local one (a synchronous one, and one that
+// answers through a resolved promise: the cost of the call itself).
 //
 //   npm run build && node --expose-gc benchmarks/limiter-memory.bench.js
 //
@@ -21,6 +25,7 @@ const OFFENDER_EVERY = 1000
 const WINDOW = 60_000
 const T0 = WINDOW * 30_000_000 // a window boundary: the whole run fits in one window
 const log = { warn () {}, info () {} }
+const RULES = { scanner: { max: 10, windowMs: WINDOW } }
 
 const gc = typeof global.gc === 'function' ? global.gc : () => {}
 
@@ -64,12 +69,32 @@ function flood (rl, withHits) {
   return { ns, offenderHits, firstBlockedAt, unblockedAfter, maxSize, sink }
 }
 
-function hotPath () {
-  const rl = new RateLimiter({ rules: { scanner: { max: 1e9, windowMs: WINDOW } }, maxTrackedIps: CAP, enforce: true, keyPrefix: 'afw:', log })
+/** ns per hit of one hot key, answers of an async store landing between chunks of 128 hits (under the cap of 256 pending). */
+async function hitNs (store) {
+  const rl = new RateLimiter({ rules: { scanner: { max: 1e9, windowMs: WINDOW } }, maxTrackedIps: CAP, enforce: true, store, log })
   const M = 2_000_000
-  let t = process.hrtime.bigint()
-  for (let i = 0; i < M; i++) rl.hit('203.0.113.9', '203.0.113.9', 'scanner', T0 + 1000 + (i >> 10))
-  const hitNs = Number(process.hrtime.bigint() - t) / M
+  let ns = 0
+  for (let i = 0; i < M; i += 128) {
+    const t = process.hrtime.bigint()
+    for (let j = i; j < i + 128; j++) rl.hit('203.0.113.9', '203.0.113.9', 'scanner', T0 + 1000 + (j >> 10))
+    ns += Number(process.hrtime.bigint() - t)
+    if (store !== undefined) await new Promise(setImmediate)
+  }
+  const shared = rl.stats().shared
+  await rl.close()
+  // A dist whose limiter takes no store ignores it: nothing to report then.
+  if (store !== undefined && (shared === undefined || shared.sent !== M)) return undefined
+  return ns / M
+}
+
+async function hotPath () {
+  const rl = new RateLimiter({ rules: { scanner: { max: 1e9, windowMs: WINDOW } }, maxTrackedIps: CAP, enforce: true, log })
+  const M = 2_000_000
+  const hitOnlyNs = await hitNs(undefined)
+  const answer = { count: 1 }
+  const syncNs = await hitNs({ incr: () => 1, close () {} })
+  const asyncNs = await hitNs({ incr: () => Promise.resolve(answer), close () {} })
+  let t
   t = process.hrtime.bigint()
   let s = 0
   for (let i = 0; i < M; i++) s += rl.blockedFor('203.0.113.9', T0 + 1000)
@@ -77,23 +102,25 @@ function hotPath () {
   t = process.hrtime.bigint()
   for (let i = 0; i < M; i++) s += limiterKey('2001:db8:1:2:3:4:5:6').length
   const keyV6Ns = Number(process.hrtime.bigint() - t) / M
-  return { hitNs, lookupNs, keyV6Ns, s }
+  return { hitNs: hitOnlyNs, syncNs, asyncNs, lookupNs, keyV6Ns, s }
 }
 
-function main () {
+async function main () {
   // Baseline: the same loop building the same IP strings and keys, without the limiter.
   flood(null, false)
   const base = flood(null, false)
 
   gc(); gc()
   const heapBefore = process.memoryUsage().heapUsed
-  const rl = new RateLimiter({ rules: { scanner: { max: 10, windowMs: WINDOW } }, maxTrackedIps: CAP, enforce: true, keyPrefix: 'afw:', log })
+  const rl = new RateLimiter({ rules: RULES, maxTrackedIps: CAP, enforce: true, log })
   const run = flood(rl, true)
   gc(); gc()
   const heapAfter = process.memoryUsage().heapUsed
   const stats = rl.stats()
-  const stillBlocked = rl.blockedFor('192.0.2.66', T0 + 1000 + Math.floor(N / 100)) > 0
-  const hot = hotPath()
+  const end = T0 + 1000 + Math.floor(N / 100)
+  const stillBlocked = rl.blockedFor('192.0.2.66', end) > 0
+  const recordKept = rl.blockedFor('192.0.2.66', T0 + WINDOW) === 0 && rl.hit('192.0.2.66', '192.0.2.66', 'scanner', T0 + WINDOW + 1) > 0
+  const hot = await hotPath()
 
   const mb = (b) => (b / 1048576).toFixed(1)
   const out = {
@@ -111,15 +138,18 @@ function main () {
     offenderBlockedFromHit: run.firstBlockedAt,
     offenderUnblockedChecks: run.unblockedAfter,
     offenderBlockedAtEnd: stillBlocked,
+    offenderRecordKept: recordKept,
     floodNsPerHit: ((run.ns - base.ns) / N).toFixed(0),
     floodNsPerIteration: (run.ns / N).toFixed(0),
     baselineNsPerIteration: (base.ns / N).toFixed(0),
     hotKeyNsPerHit: hot.hitNs.toFixed(1),
+    hotKeyNsPerHitSyncStore: hot.syncNs === undefined ? 'n/a' : hot.syncNs.toFixed(1),
+    hotKeyNsPerHitAsyncStore: hot.asyncNs === undefined ? 'n/a' : hot.asyncNs.toFixed(1),
     blockedForNs: hot.lookupNs.toFixed(1),
     limiterKeyV6Ns: hot.keyV6Ns.toFixed(1)
   }
   console.log(JSON.stringify(out, null, 2))
-  if (stats.tracked > CAP || run.maxSize > CAP || !stillBlocked || run.unblockedAfter !== 0) process.exitCode = 1
+  if (stats.tracked > CAP || run.maxSize > CAP || !stillBlocked || !recordKept || run.unblockedAfter !== 0) process.exitCode = 1
 }
 
 main()

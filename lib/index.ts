@@ -1,7 +1,6 @@
-// The plugin entry: resolves options, builds the parts, registers hooks and
-// decorators, exports. The parts do the work, in folders named for the stages
-// of a request: request/ (hooks, context), ip/, classify/, limit/, events/,
-// ship/ (batcher, exporters).
+// The plugin entry: resolves options, builds the parts, registers hooks and decorators,
+// exports. The parts do the work, in folders named for the stages of a request:
+// request/ (hooks, context), ip/, classify/, limit/, events/, ship/ (batcher, exporters).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { resolveOptions, defaults } from './options'
@@ -95,14 +94,16 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
 
   fastify.addHook('onClose', async () => {
     // An error here would make app.close() reject: every step is guarded.
-    const steps = [() => { badUrls.stop(); refresh?.stop() }, () => limiter?.close(), () => sink.close(options.closeGraceMs)]
-    for (const step of steps) {
+    // The limiter and the sink close side by side, so their grace periods do not add up.
+    const step = async (fn: () => unknown): Promise<void> => {
       try {
-        await step()
+        await fn()
       } catch (err) {
         guard.error(err, 'close')
       }
     }
+    await step(() => { badUrls.stop(); refresh?.stop() })
+    await Promise.all([step(() => limiter?.close()), step(() => sink.close(options.closeGraceMs))])
   })
 }
 
@@ -138,6 +139,9 @@ namespace appFirewall {
   export type Mode = import('./types').Mode
   export type RedisLike = import('./types').RedisLike
   export type LimitStore = import('./types').LimitStore
+  export type LimitRule = import('./types').LimitRule
+  export type LimitCount = import('./types').LimitCount
+  export type LimitBlockListener = import('./types').LimitBlockListener
 }
 
 export = appFirewall

@@ -4,7 +4,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { LimitStore } from './limit/store'
 
-export type { LimitStore } from './limit/store'
+export type { LimitBlockListener, LimitCount, LimitRule, LimitStore } from './limit/store'
 
 /** Outcome of classifying a 404 path. */
 export type Classification = 'scanner' | 'benign-miss' | 'unknown'
@@ -152,11 +152,11 @@ export interface DroppedCounts {
   rejected: number
   /** Events given up after the retry deadline or while the breaker was open. */
   breaker: number
-  /** Events still queued when the close grace period ran out. */
+  /** Events still queued or being sent when the close grace period ran out, and events recorded after close. */
   shutdown: number
   /** Events that could not be serialised. */
   serialization: number
-  /** Local mode: events whose write to the file failed. */
+  /** Local mode: events whose write to the file failed (also any batch whose exporter failed unexpectedly). */
   io: number
 }
 
@@ -166,9 +166,9 @@ export interface AppFirewallStats {
   emitted: number
   sent: number
   dropped: DroppedCounts
-  /** Batches sent successfully. */
+  /** Batches delivered: POSTs answered 2xx (each half of a 413 split counts), or appends to the file in local mode. */
   batches: number
-  /** Failed send attempts (any reason). */
+  /** Failed send attempts, any reason (failed appends in local mode). */
   failures: number
   breaker: BreakerState
   /** Events waiting in the queue. */
@@ -177,7 +177,7 @@ export interface AppFirewallStats {
   inFlight: number
   /** HTTP status of the last response from the ingest, or null. */
   lastStatus: number | null
-  /** RFC 3339 time of the last send attempt, or null. */
+  /** RFC 3339 time of the last send attempt (POST or append), or null. */
   lastSendAt: string | null
 }
 
@@ -185,7 +185,7 @@ export interface AppFirewallStats {
 export interface AppFirewallInstance {
   /** A snapshot of the counters. */
   stats: () => AppFirewallStats
-  /** Resolves true once everything queued has been sent or dropped, false on timeout. Never rejects. */
+  /** Resolves true once everything recorded before the call has been sent or dropped, false on timeout (ms; delays above 2^31-1 ms are clamped, so flush(Infinity) waits as long as it takes). Never rejects. */
   flush: (timeoutMs?: number) => Promise<boolean>
   /** The resolved options (without the key). */
   readonly options: ResolvedOptions

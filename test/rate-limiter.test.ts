@@ -3,7 +3,8 @@ import ipaddr from 'ipaddr.js'
 import { limiterKey } from '../lib/limit/key'
 import { RateLimiter, type RateLimiterOptions } from '../lib/limit/limiter'
 import { LocalStore } from '../lib/limit/local-store'
-import { estimate, windowStart } from '../lib/limit/store'
+import { BlockTable } from '../lib/limit/block-table'
+import { estimate, windowStart, type LimitRule } from '../lib/limit/store'
 import type { LimitedInfo } from '../lib/types'
 
 const MIN = 60_000
@@ -20,7 +21,6 @@ function limiter (over: Partial<RateLimiterOptions> = {}): RateLimiter {
     rules: { scanner: { max: 10, windowMs: MIN } },
     maxTrackedIps: 1000,
     enforce: true,
-    keyPrefix: 'afw:',
     log: quietLog(),
     ...over
   })
@@ -214,6 +214,11 @@ test('a flood of one-shot IPs stays under maxTrackedIps and never evicts a hot o
   t.ok(s.tracked <= 100, `tracked ${s.tracked}`)
   t.ok(s.evicted > 19_000, 'one-shots were evicted')
   t.equal(s.untracked, 0, 'every newcomer found room')
+  // Blocks live apart from the counters, so the block above proves nothing
+  // about eviction; the offender's counts do: only a record that survived
+  // the flood carries its 400 hits into the next window.
+  t.equal(rl.blockedFor(hot, T0 + MIN), 0, 'its block ended with the window')
+  t.ok(rl.hit(hot, hot, 'scanner', T0 + MIN + 10) > 0, 'its record survived the flood: the carry blocks it again at once')
   await rl.close()
 })
 
@@ -226,15 +231,19 @@ test('a warm key below its limit outlives one-shot keys', async (t) => {
   await rl.close()
 })
 
+function scannerRule (max: number, windowMs: number): LimitRule {
+  return { classification: 'scanner', index: 0, max, windowMs }
+}
+
 test('expired records make room before live ones', async (t) => {
-  const store = new LocalStore([{ cls: 'scanner', slot: 0, max: 10, windowMs: 1000 }], 100)
-  const rule = { cls: 'scanner' as const, slot: 0, max: 10, windowMs: 1000 }
-  for (let i = 0; i < 99; i++) store.hit(`old${i}`, 'x', rule, T0)
-  for (let i = 0; i < 3; i++) store.hit('live', 'x', rule, T0 + 5_000) // three hits: not one-shot, not hot
-  for (let i = 0; i < 200; i++) store.hit(`new${i}`, 'x', rule, T0 + 5_100)
-  t.ok(store.size() <= 100, 'bounded')
-  t.equal(store.hit('live', 'x', rule, T0 + 5_200), 4, 'the live record kept its count')
-  await store.close()
+  const rule = scannerRule(10, 1000)
+  const store = new LocalStore([rule], 100)
+  for (let i = 0; i < 99; i++) store.incr(`old${i}`, rule, T0)
+  for (let i = 0; i < 3; i++) store.incr('live', rule, T0 + 5_000) // three hits: not one-shot, not hot
+  for (let i = 0; i < 200; i++) store.incr(`new${i}`, rule, T0 + 5_100)
+  t.ok(store.stats().tracked <= 100, 'bounded')
+  t.equal(store.incr('live', rule, T0 + 5_200), 4, 'the live record kept its count')
+  store.close()
 })
 
 test('a store full of hot offenders leaves newcomers untracked instead of forgetting an offender', async (t) => {
@@ -250,48 +259,79 @@ test('a store full of hot offenders leaves newcomers untracked instead of forget
   for (let k = 0; k < 100; k++) if (rl.blockedFor(`h${k}`, T0 + 60) > 0) kept++
   t.equal(kept, 100, 'every offender is still blocked')
   t.equal(rl.size(), 100)
+  let counted = 0
+  for (let k = 0; k < 100; k++) if (rl.hit(`h${k}`, `h${k}`, 'scanner', T0 + MIN + 60) > 0) counted++
+  t.equal(counted, 100, 'every offender kept its count: its carry blocks it again in the next window')
+  t.equal(calls.length, 200, 'each of those is a new block, announced once')
   await rl.close()
 })
 
+test('dropping a counter record never lifts a block', async (t) => {
+  const rl = limiter({ maxTrackedIps: 1 })
+  for (let i = 0; i < 11; i++) rl.hit('a', 'a', 'scanner', T0 + MIN - 1)
+  // Its carry blocks it again in the next window, until that window ends.
+  t.equal(rl.hit('a', 'a', 'scanner', T0 + MIN + 1), MIN - 1)
+  // Near that window's end its count has decayed to one hit: the newcomer may take its record.
+  t.equal(rl.hit('b', 'b', 'scanner', T0 + 2 * MIN - 1000), 0)
+  t.equal(rl.stats().evicted, 1, "a's record was dropped for b")
+  t.equal(rl.blockedFor('a', T0 + 2 * MIN - 1000), 1000, 'a is still blocked to the end of its window')
+  await rl.close()
+})
+
+test('a flood of one-shot keys in the local store never evicts the record of a hot offender', async (t) => {
+  const rule = scannerRule(10, MIN)
+  const store = new LocalStore([rule], 100)
+  let hot = 0
+  for (let i = 0; i < 20_000; i++) {
+    if (i % 50 === 0) hot = store.incr('hot', rule, T0 + (i >> 10))
+    store.incr(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, rule, T0 + (i >> 10))
+  }
+  t.equal(hot, 400, 'all 400 hits of the offender were counted in one record')
+  t.ok(store.stats().tracked <= 100)
+  t.equal(store.stats().untracked, 0)
+  store.close()
+})
+
 test('blocks are bounded by maxTrackedIps and expired ones go first', async (t) => {
-  const store = new LocalStore([], 100)
-  for (let i = 0; i < 50; i++) store.block(`gone${i}`, T0 + 10, T0)
-  for (let i = 0; i < 50; i++) store.block(`live${i}`, T0 + 10_000, T0)
-  store.block('newest', T0 + 10_000, T0 + 100)
-  t.equal(store.blockCount(), 100 - 32 + 1, 'the expired blocks among the oldest were dropped')
-  for (let i = 0; i < 200; i++) store.block(`more${i}`, T0 + 20_000, T0 + 200)
-  t.ok(store.blockCount() <= 100)
-  t.equal(store.blockedUntil('more199', T0 + 300), T0 + 20_000)
-  store.block('more199', T0 + 5, T0 + 300)
-  t.equal(store.blockedUntil('more199', T0 + 300), T0 + 20_000, 'a shorter block never shortens a longer one')
-  await store.close()
-  t.equal(store.blockCount(), 0)
+  const table = new BlockTable(100)
+  for (let i = 0; i < 50; i++) table.set(`gone${i}`, T0 + 10, T0)
+  for (let i = 0; i < 50; i++) table.set(`live${i}`, T0 + 10_000, T0)
+  table.set('newest', T0 + 10_000, T0 + 100)
+  t.equal(table.size, 100 - 32 + 1, 'the expired blocks among the oldest were dropped')
+  for (let i = 0; i < 200; i++) table.set(`more${i}`, T0 + 20_000, T0 + 200)
+  t.ok(table.size <= 100)
+  t.equal(table.until('more199', T0 + 300), T0 + 20_000)
+  table.set('more199', T0 + 5, T0 + 300)
+  t.equal(table.until('more199', T0 + 300), T0 + 20_000, 'a shorter block never shortens a longer one')
+  table.clear()
+  t.equal(table.size, 0)
+  t.equal(table.anyBlocked(T0 + 300), false)
 })
 
 test('counts survive the record arrays growing towards the cap', async (t) => {
-  const rule = { cls: 'scanner' as const, slot: 0, max: 100, windowMs: MIN }
+  const rule = scannerRule(100, MIN)
   const store = new LocalStore([rule], 5000)
   for (let i = 0; i < 3000; i++) {
-    store.hit(`k${i}`, 'x', rule, T0)
-    store.hit(`k${i}`, 'x', rule, T0)
+    store.incr(`k${i}`, rule, T0)
+    store.incr(`k${i}`, rule, T0)
   }
   let right = 0
-  for (let i = 0; i < 3000; i++) if (store.hit(`k${i}`, 'x', rule, T0) === 3) right++
+  for (let i = 0; i < 3000; i++) if (store.incr(`k${i}`, rule, T0) === 3) right++
   t.equal(right, 3000, 'every key has its three hits')
-  t.equal(store.size(), 3000)
-  await store.close()
+  t.equal(store.stats().tracked, 3000)
+  store.close()
 })
 
 test('a store full of keys below half their limit drops the coolest one for a newcomer', async (t) => {
-  const rule = { cls: 'scanner' as const, slot: 0, max: 20, windowMs: MIN }
+  const rule = scannerRule(20, MIN)
   const store = new LocalStore([rule], 100)
   for (let i = 0; i < 100; i++) {
-    for (let n = 0; n < 5 - (i === 7 ? 3 : 0); n++) store.hit(`k${i}`, 'x', rule, T0)
+    for (let n = 0; n < 5 - (i === 7 ? 3 : 0); n++) store.incr(`k${i}`, rule, T0)
   }
-  store.hit('newcomer', 'x', rule, T0 + 1)
-  t.equal(store.size(), 100)
-  t.equal(store.evicted, 1)
-  t.equal(store.hit('k7', 'x', rule, T0 + 2), 1, 'the key with the fewest hits was the one dropped')
-  t.equal(store.hit('k8', 'x', rule, T0 + 2), 6, 'the others kept their counts')
-  await store.close()
+  store.incr('newcomer', rule, T0 + 1)
+  t.equal(store.stats().tracked, 100)
+  t.equal(store.stats().evicted, 1)
+  t.equal(store.incr('k7', rule, T0 + 2), 1, 'the key with the fewest hits was the one dropped')
+  t.equal(store.incr('k8', rule, T0 + 2), 6, 'the others kept their counts')
+  store.close()
 })

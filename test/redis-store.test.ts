@@ -1,5 +1,7 @@
 import { test } from 'tap'
 import { RateLimiter } from '../lib/limit/limiter'
+import { RedisStore } from '../lib/limit/redis-store'
+import type { LimitCount, LimitRule } from '../lib/limit/store'
 import type { LimitedInfo, RedisLike } from '../lib/types'
 import type Redis from 'ioredis'
 import { client, deletePrefix, ready, RedisChild, SHARED_PORT, sleep, uniquePrefix, waitFor } from './fixtures'
@@ -19,18 +21,17 @@ function limiter (redis: Redis, prefix: string, opts: { max?: number, onLimited?
     maxTrackedIps: 1000,
     enforce: true,
     onLimited: opts.onLimited,
-    redis,
-    keyPrefix: prefix,
+    store: new RedisStore({ client: redis, prefix }),
     log: opts.log ?? quietLog()
   })
 }
 
 async function subscribed (rl: RateLimiter): Promise<void> {
-  await waitFor(() => rl.stats().redis?.subscribed === true, 5000, 'subscriber')
+  await waitFor(() => rl.stats().shared?.store?.subscribed === true, 5000, 'subscriber')
 }
 
 async function settled (rl: RateLimiter): Promise<void> {
-  await waitFor(() => rl.stats().redis?.outstanding === 0, 5000, 'replies from Redis')
+  await waitFor(() => rl.stats().shared?.outstanding === 0, 5000, 'replies from Redis')
 }
 
 test('two limiters sharing Redis add up their counts and a block through one reaches the other within 100 ms', async (t) => {
@@ -98,8 +99,8 @@ test('the hit script counts atomically under concurrency, expires its keys and u
   t.equal(await raw.get(counter), '200', 'no hit was lost')
   const ttl = await raw.pttl(counter)
   t.ok(ttl > 0 && ttl <= 2 * DAY, `the counter expires (pttl ${ttl})`)
-  t.equal(a.stats().redis?.errors, 0)
-  t.equal(a.stats().redis?.skipped, 0)
+  t.equal(a.stats().shared?.errors, 0)
+  t.equal(a.stats().shared?.skipped, 0)
 
   // Pass the limit: the block key expires with the window.
   const small = limiter(ca, prefix, { max: 1 })
@@ -117,6 +118,8 @@ test('with Redis stopped, hits are counted locally without errors, and sharing r
   const prefix = uniquePrefix('stopped')
   const ca = client(server.port)
   const cb = client(server.port)
+  // The test's clients see the outage too: listening keeps ioredis from printing each reconnect error.
+  for (const c of [ca, cb]) c.on('error', () => {})
   const log = quietLog()
   const a = limiter(ca, prefix, { log })
   const b = limiter(cb, prefix)
@@ -134,8 +137,8 @@ test('with Redis stopped, hits are counted locally without errors, and sharing r
   const ip = '203.0.113.50'
   for (let i = 0; i < 10; i++) t.equal(a.hit(ip, ip, 'scanner', Date.now()), 0)
   t.ok(a.hit(ip, ip, 'scanner', Date.now()) > 0, 'the local count still blocks the 11th hit')
-  t.ok(a.stats().redis?.skipped === 11, 'no call was sent to a Redis that is down')
-  t.equal(a.stats().redis?.outstanding, 0, 'nothing pending')
+  t.ok(a.stats().shared?.skipped === 11, 'no call was sent to a Redis that is down')
+  t.equal(a.stats().shared?.outstanding, 0, 'nothing pending')
   t.equal(log.warns.length, 1, 'the outage is reported once')
 
   await server.start()
@@ -158,6 +161,7 @@ test('a hanging Redis never holds a hit and the calls pending on it stay bounded
   // Neither client has a commandTimeout: the store itself must bound what piles up.
   const patient = client(server.port, { commandTimeout: undefined })
   const sleeper = client(server.port, { commandTimeout: undefined })
+  for (const c of [patient, sleeper]) c.on('error', () => {})
   const log = quietLog()
   const a = limiter(patient, prefix, { log })
   t.teardown(async () => {
@@ -180,17 +184,17 @@ test('a hanging Redis never holds a hit and the calls pending on it stay bounded
   }
   t.equal(slept, false, 'every hit returned while Redis was still asleep')
   t.ok(first > 0, 'the local count blocked the 11th hit')
-  const s = a.stats().redis
+  const s = a.stats().shared
   t.equal(s?.outstanding, 256, 'pending calls are capped')
   t.equal(s?.skipped, 1000 - 256, 'the rest were counted locally only')
   await sleeping
   await settled(a)
-  t.equal(a.stats().redis?.outstanding, 0, 'pending calls drained once Redis woke up')
+  t.equal(a.stats().shared?.outstanding, 0, 'pending calls drained once Redis woke up')
   // After the sleep Redis counts again.
-  const before = a.stats().redis?.sent ?? 0
+  const before = a.stats().shared?.sent ?? 0
   a.hit('203.0.113.61', '203.0.113.61', 'scanner', Date.now())
   await settled(a)
-  t.equal(a.stats().redis?.sent, before + 1)
+  t.equal(a.stats().shared?.sent, before + 1)
 })
 
 test('a client without defineCommand is driven with plain EVAL, and one that throws counts as an outage', async (t) => {
@@ -205,13 +209,13 @@ test('a client without defineCommand is driven with plain EVAL, and one that thr
     duplicate: () => real.duplicate()
   }
   const log = quietLog()
-  const rl = new RateLimiter({ rules: { scanner: { max: 1, windowMs: DAY } }, maxTrackedIps: 100, enforce: true, redis: plain, keyPrefix: prefix, log })
+  const rl = new RateLimiter({ rules: { scanner: { max: 1, windowMs: DAY } }, maxTrackedIps: 100, enforce: true, store: new RedisStore({ client: plain, prefix }), log })
   // Throws on every call and cannot duplicate itself (no subscriber then).
   const broken = {
     status: 'ready',
     eval: () => { throw new Error('client is closed') }
   } as unknown as RedisLike
-  const rl2 = new RateLimiter({ rules: { scanner: { max: 1, windowMs: DAY } }, maxTrackedIps: 100, enforce: true, redis: broken, keyPrefix: prefix, log: quietLog() })
+  const rl2 = new RateLimiter({ rules: { scanner: { max: 1, windowMs: DAY } }, maxTrackedIps: 100, enforce: true, store: new RedisStore({ client: broken, prefix }), log: quietLog() })
   t.teardown(async () => {
     await rl.close()
     await rl2.close()
@@ -222,11 +226,58 @@ test('a client without defineCommand is driven with plain EVAL, and one that thr
   rl.hit('192.0.2.30', '192.0.2.30', 'scanner', Date.now())
   await settled(rl)
   t.equal(await raw.get(`${prefix}scanner:{192.0.2.30}:${Date.now() - (Date.now() % DAY)}`), '1', 'the hit was counted in Redis')
-  t.equal(rl.stats().redis?.errors, 0)
+  t.equal(rl.stats().shared?.errors, 0)
 
   t.equal(rl2.hit('192.0.2.31', '192.0.2.31', 'scanner', Date.now()), 0, 'a throwing client never reaches the caller')
   t.ok(rl2.hit('192.0.2.31', '192.0.2.31', 'scanner', Date.now()) > 0, 'and the local count still works')
-  t.equal(rl2.stats().redis?.errors, 2)
-  t.equal(rl2.stats().redis?.outstanding, 0)
-  t.equal(rl2.stats().redis?.subscribed, false)
+  t.equal(rl2.stats().shared?.errors, 2)
+  t.equal(rl2.stats().shared?.outstanding, 0)
+  t.equal(rl2.stats().shared?.store?.subscribed, false)
+})
+
+test('the Redis store answers incr with the shared count, the block left and whether this call started it', async (t) => {
+  const prefix = uniquePrefix('contract')
+  const ca = client(SHARED_PORT)
+  const cb = client(SHARED_PORT)
+  const raw = client(SHARED_PORT)
+  const a = new RedisStore({ client: ca, prefix })
+  const b = new RedisStore({ client: cb, prefix })
+  t.teardown(async () => {
+    a.close()
+    b.close()
+    await deletePrefix(raw, prefix)
+    ca.disconnect()
+    cb.disconnect()
+    raw.disconnect()
+  })
+  await Promise.all([ready(ca), ready(cb), ready(raw)])
+  const heardA: Array<[string, number]> = []
+  const heardB: Array<[string, number]> = []
+  a.subscribe((key, ms) => { heardA.push([key, ms]) })
+  b.subscribe((key, ms) => { heardB.push([key, ms]) })
+  await waitFor(() => a.stats().subscribed && b.stats().subscribed, 5000, 'subscribers')
+
+  const rule: LimitRule = { classification: 'scanner', index: 0, max: 2, windowMs: DAY }
+  const key = '192.0.2.40'
+  const now = Date.now()
+  const left = DAY - (now % DAY)
+  t.same(await a.incr(key, rule, now), { count: 1, blockedMs: 0, started: false })
+  t.same(await b.incr(key, rule, now), { count: 2, blockedMs: 0, started: false }, 'both instances count into one key')
+  const third = await a.incr(key, rule, now) as LimitCount
+  t.equal(third.count, 3)
+  t.equal(third.started, true, 'the call that passed the limit started the block')
+  t.ok((third.blockedMs ?? 0) > 0 && (third.blockedMs ?? 0) <= left, `blocked for the rest of the window (${third.blockedMs})`)
+  const fourth = await b.incr(key, rule, now) as LimitCount
+  t.equal(fourth.started, false, 'later calls did not start it')
+  t.ok((fourth.blockedMs ?? 0) > 0)
+
+  await waitFor(() => heardB.length > 0, 2000, 'the block on the other instance')
+  t.equal(heardB[0]?.[0], key, 'the other instance hears the block')
+  t.ok((heardB[0]?.[1] ?? 0) > 0)
+  await sleep(50)
+  t.equal(heardA.length, 0, 'an instance does not hear its own announcement')
+
+  a.close()
+  t.equal(a.incr('192.0.2.41', rule, now), undefined, 'a closed store cannot count')
+  t.equal(a.stats().subscribed, false)
 })

@@ -7,6 +7,9 @@ import appFirewall, {
   errorCodes,
   defaults,
   type AppFirewallDefaults,
+  type LimitStore,
+  type LimitRule,
+  type LimitCount,
   type AppFirewallOptions,
   type AppFirewallStats,
   type Classification,
@@ -80,3 +83,13 @@ expectError(defaults.environment)
 expectType<number>(app.appfirewall.options.queueSize)
 expectType<string | undefined>(app.appfirewall.options.environment)
 expectType<readonly string[]>(app.appfirewall.options.trustedProxies)
+
+// a store of one's own
+const store: LimitStore = {
+  incr: async (_key: string, rule: LimitRule, _now: number): Promise<LimitCount> => ({ count: rule.max }),
+  close () {}
+}
+app.register(appFirewall, { store })
+app.register(appFirewall, { store: { incr: () => 3, close: async () => {} } })
+expectError(app.register(appFirewall, { store: { incr: () => 'three', close () {} } }))
+expectError(app.register(appFirewall, { store: { close () {} } }))

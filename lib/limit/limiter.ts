@@ -1,24 +1,29 @@
-import type { CompiledRule } from './store'
+import type { LimitRule, LimitStore } from './store'
 import { LocalStore } from './local-store'
-import { RedisStore } from './redis-store'
-import type { SinkLogger } from '../ship/sink'
-import type { Classification, LimitedInfo, RateLimitRule, RedisLike } from '../types'
+import { BlockTable } from './block-table'
+import { timerDelay } from '../timer-delay'
+import { describe, SharedCalls, type SharedCall, type SharedCallStats } from './shared-calls'
+import type { PluginLog } from '../guard'
+import type { Classification, LimitedInfo, RateLimitRule } from '../types'
 
 export interface RateLimiterOptions {
   rules: Partial<Record<Classification, RateLimitRule>>
+  /** Most keys with counters in this process, and most blocks held. */
   maxTrackedIps: number
   enforce: boolean
   onLimited?: ((ip: string, info: LimitedInfo) => void) | undefined
-  redis?: RedisLike | undefined
-  keyPrefix: string
-  log: SinkLogger
+  /** A shared store counted beside the in-process one (the Redis store, or the user's own). Closed by `close()`. */
+  store?: LimitStore | undefined
+  /** How long `close()` waits for the shared store's close, in ms (default 5000). */
+  closeGraceMs?: number
+  log: PluginLog
 }
 
-/** Counters of the limiter, for stats and tests. */
+/** Counters of the limiter, for tests and benchmarks. */
 export interface RateLimiterStats {
   /** Keys with counters in this process (bounded by maxTrackedIps). */
   tracked: number
-  /** Keys blocked in this process, including blocks mirrored from Redis. */
+  /** Keys blocked in this process, including blocks learnt from the shared store. */
   blocked: number
   /** Records dropped to make room for new keys. */
   evicted: number
@@ -26,54 +31,76 @@ export interface RateLimiterStats {
   untracked: number
   /** Times onLimited threw. */
   onLimitedErrors: number
-  /** Shared store only: calls sent, hits not sent (Redis down or too slow), failed calls, calls pending, subscriber ready. */
-  redis?: { sent: number, skipped: number, errors: number, outstanding: number, subscribed: boolean }
+  /** With a shared store: its calls, and its own stats. */
+  shared?: SharedCallStats
 }
+
+const CLASSES: readonly Classification[] = ['scanner', 'benign-miss', 'unknown']
 
 /**
  * Per-key, per-class hit counting and blocks. Keys come from `limiterKey`;
  * allow-listing and `skip` are the caller's business.
  *
- * The local store always counts, so that a Redis outage degrades to
- * per-process limits instead of no limits; with Redis, its count is the
- * authoritative one and arrives a moment later (a block decided there is
- * mirrored into the local block Map on every instance). Blocks last for the
- * rest of the window in which the limit was passed.
+ * The in-process store always counts, so that an outage of the shared store
+ * degrades to per-process limits instead of no limits. A shared store counts
+ * beside it; its answer covers every instance and, for a shared store that
+ * answers later, takes effect from the next request on. Both are used only
+ * through the LimitStore contract. Blocks live in the limiter's own table and
+ * last for the rest of the window in which the limit was passed.
+ *
+ * `onLimited` runs once per block in this process: when this process's own
+ * count passes the limit, or when a shared answer says this instance's hit
+ * started a block that this process did not hold yet. So with a shared store
+ * it runs on the instance whose hit started the block; only an instance whose
+ * own count passes the limit before it learns of a block started elsewhere
+ * (a race of a few milliseconds) announces it too: a block is never left
+ * unannounced because a shared store failed or hung.
  */
 export class RateLimiter {
-  private readonly rules: Partial<Record<Classification, CompiledRule>>
+  private readonly rules: Partial<Record<Classification, LimitRule>>
+  // Held as its class for its typed stats(); used, like any store, through LimitStore's members only.
   private readonly local: LocalStore
-  private readonly remote: RedisStore | undefined
+  private readonly blocks: BlockTable
+  private readonly shared: SharedCalls | undefined
+  private readonly store: LimitStore | undefined
+  private readonly longestWindow: number
   private readonly enforce: boolean
   private readonly onLimited: ((ip: string, info: LimitedInfo) => void) | undefined
-  private readonly log: SinkLogger
+  private readonly closeGraceMs: number
+  private readonly log: PluginLog
   private onLimitedErrors = 0
+  private closed = false
 
   constructor (opts: RateLimiterOptions) {
-    const list: CompiledRule[] = []
-    const rules: Partial<Record<Classification, CompiledRule>> = {}
-    for (const cls of ['scanner', 'benign-miss', 'unknown'] as const) {
-      const r = opts.rules[cls]
+    const list: LimitRule[] = []
+    const rules: Partial<Record<Classification, LimitRule>> = {}
+    let longest = 0
+    for (const classification of CLASSES) {
+      const r = opts.rules[classification]
       if (r === undefined) continue
-      const rule: CompiledRule = Object.freeze({ cls, slot: list.length, max: r.max, windowMs: r.windowMs })
+      const rule: LimitRule = Object.freeze({ classification, index: list.length, max: r.max, windowMs: r.windowMs })
       list.push(rule)
-      rules[cls] = rule
+      rules[classification] = rule
+      if (r.windowMs > longest) longest = r.windowMs
     }
     this.rules = rules
+    this.longestWindow = longest
     this.local = new LocalStore(list, opts.maxTrackedIps)
+    this.blocks = new BlockTable(opts.maxTrackedIps)
     this.enforce = opts.enforce
     this.onLimited = opts.onLimited
+    this.closeGraceMs = opts.closeGraceMs ?? 5000
     this.log = opts.log
-    this.remote = opts.redis === undefined
-      ? undefined
-      : new RedisStore({
-        client: opts.redis,
-        prefix: opts.keyPrefix,
-        rules: list,
-        log: opts.log,
-        onCount: this.onRemoteCount,
-        onBlock: this.onRemoteBlock
-      })
+    this.store = opts.store
+    this.shared = opts.store === undefined ? undefined : new SharedCalls(opts.store, this.settle, opts.log)
+    if (opts.store?.subscribe !== undefined) {
+      try {
+        opts.store.subscribe(this.onSharedBlock)
+      } catch (err) {
+        // Blocks still reach this instance through the answers to its own hits.
+        this.log.warn({ err: describe(err) }, 'appfirewall: the rate limit store could not subscribe to blocks; blocks of other instances arrive with the next hit of their key')
+      }
+    }
   }
 
   /**
@@ -81,7 +108,7 @@ export class RateLimiter {
    * and the lookup, for every request in the common case. O(1).
    */
   anyBlocked (now: number): boolean {
-    return this.local.anyBlocked(now)
+    return this.blocks.anyBlocked(now)
   }
 
   /** True when hits of `cls` are counted (it has a rule). */
@@ -89,83 +116,117 @@ export class RateLimiter {
     return this.rules[cls] !== undefined
   }
 
-  /** Milliseconds `key` stays blocked, 0 when it is not. A Map lookup: called by onRequest for every request when enforcing. */
+  /** Milliseconds `key` stays blocked at `now` (epoch ms), 0 when it is not. A Map lookup: called by onRequest for every request when enforcing. */
   blockedFor (key: string, now: number): number {
-    const until = this.local.blockedUntil(key, now)
+    const until = this.blocks.until(key, now)
     return until === 0 ? 0 : until - now
   }
 
   /**
-   * Counts a 404 of class `cls` from `ip` (counted under `key`). Returns 0
-   * while the key is under its limit, else the milliseconds until its block
-   * ends. A class without a rule returns 0 at once and counts nothing.
+   * Counts a 404 of class `cls` from `ip` (counted under `key`) at `now`
+   * (epoch ms). Returns 0 while the key is under its limit, else the
+   * milliseconds until its block ends. A class without a rule returns 0 at
+   * once and counts nothing. Never throws, never waits.
    */
   hit (key: string, ip: string, cls: Classification, now: number): number {
     const rule = this.rules[cls]
     if (rule === undefined) return 0
-    const est = this.local.hit(key, ip, rule, now)
-    if (this.remote !== undefined) this.remote.hit(key, ip, rule, now)
-    const until = this.local.blockedUntil(key, now)
+    const est = this.local.incr(key, rule, now)
+    // A synchronous shared store settles here, before the block check below.
+    this.shared?.send(key, ip, rule, now)
+    const until = this.blocks.until(key, now)
     if (until !== 0) return until - now
     if (est <= rule.max) return 0
     const ms = rule.windowMs - (now % rule.windowMs)
-    this.local.block(key, now + ms, now)
+    this.blocks.set(key, now + ms, now)
     this.notify(ip, key, rule, est, ms)
     return ms
   }
 
+  /** Keys with counters in this process. */
   size (): number {
-    return this.local.size()
+    return this.local.stats().tracked
   }
 
   stats (): RateLimiterStats {
+    const local = this.local.stats()
     const s: RateLimiterStats = {
-      tracked: this.local.size(),
-      blocked: this.local.blockCount(),
-      evicted: this.local.evicted,
-      untracked: this.local.untracked,
+      tracked: local.tracked,
+      blocked: this.blocks.size,
+      evicted: local.evicted,
+      untracked: local.untracked,
       onLimitedErrors: this.onLimitedErrors
     }
-    const r = this.remote
-    if (r !== undefined) {
-      s.redis = { sent: r.sent, skipped: r.skipped, errors: r.errors, outstanding: r.outstanding, subscribed: r.subscribed }
-    }
+    if (this.shared !== undefined) s.shared = this.shared.stats()
     return s
   }
 
-  /** Closes the subscriber connection (never the user's client) and drops all state. Never rejects. */
+  /**
+   * Closes the shared store (waiting at most closeGraceMs; the Redis store
+   * closes its subscriber, never the user's client) and drops all state.
+   * Answers still pending are ignored. Never rejects.
+   */
   async close (): Promise<void> {
-    await this.remote?.close()
-    await this.local.close()
+    if (this.closed) return
+    this.closed = true
+    this.shared?.stop()
+    if (this.store !== undefined) await this.closeStore(this.store)
+    this.local.close()
+    this.blocks.clear()
   }
 
-  private notify (ip: string, key: string, rule: CompiledRule, count: number, ms: number): void {
+  // A usable answer of the shared store to `call`'s hit. Its count covers
+  // every instance: a block it holds is mirrored here, and announced here
+  // only if this hit started it and this process did not hold the block yet
+  // (it then announced it itself, or learnt it from another instance).
+  private readonly settle = (call: SharedCall, count: number, blockedMs: unknown, started: unknown): void => {
+    const rule = call.rule as LimitRule
+    const { key, now } = call
+    let ms = typeof blockedMs === 'number'
+      ? blockedMs
+      : count > rule.max ? rule.windowMs - (now % rule.windowMs) : 0
+    if (!(ms > 0)) return
+    if (ms > rule.windowMs) ms = rule.windowMs
+    const had = this.blocks.until(key, now) !== 0
+    this.blocks.set(key, now + ms, now)
+    // Without `started`, the hit whose count is max + 1 started the block.
+    const here = typeof started === 'boolean' ? started : count === rule.max + 1
+    if (here && !had) this.notify(call.ip, key, rule, count, ms)
+  }
+
+  // A block decided elsewhere, delivered by the store's subscription. Never throws.
+  private readonly onSharedBlock = (key: string, blockedMs: number): void => {
+    if (this.closed || typeof key !== 'string' || typeof blockedMs !== 'number' || !(blockedMs > 0)) return
+    const now = Date.now()
+    this.blocks.set(key, now + Math.min(blockedMs, this.longestWindow), now)
+  }
+
+  private notify (ip: string, key: string, rule: LimitRule, count: number, ms: number): void {
     const fn = this.onLimited
     if (fn === undefined) return
     try {
-      fn(ip, { classification: rule.cls, count, max: rule.max, retryAfterMs: ms, enforced: this.enforce, key })
+      fn(ip, { classification: rule.classification, count, max: rule.max, retryAfterMs: ms, enforced: this.enforce, key })
     } catch (err) {
       // The user's hook must never break a request; say so once, then count.
       if (this.onLimitedErrors++ === 0) {
-        this.log.warn({ err: (err as Error)?.message ?? String(err) }, 'appfirewall: onLimited threw; the error is ignored')
+        this.log.warn({ err: describe(err) }, 'appfirewall: onLimited threw; the error is ignored')
       }
     }
   }
 
-  // Redis answered: its count covers every instance. A block it holds is
-  // mirrored here; onLimited runs only where the block started (this
-  // instance's call set it) and only if this process had not already blocked
-  // the key on its own count.
-  private readonly onRemoteCount = (key: string, ip: string, rule: CompiledRule, est: number, blockMs: number, setHere: boolean): void => {
-    if (blockMs <= 0) return
-    const now = Date.now()
-    const had = this.local.blockedUntil(key, now) !== 0
-    this.local.block(key, now + blockMs, now)
-    if (setHere && !had) this.notify(ip, key, rule, est, blockMs)
-  }
-
-  private readonly onRemoteBlock = (key: string, blockMs: number): void => {
-    const now = Date.now()
-    this.local.block(key, now + blockMs, now)
+  private async closeStore (store: LimitStore): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    try {
+      const closing = store.close()
+      if (typeof (closing as Promise<void> | undefined)?.then !== 'function') return
+      const late = new Promise<'late'>((resolve) => { timer = setTimeout(resolve, timerDelay(this.closeGraceMs), 'late') })
+      if (await Promise.race([closing, late]) === 'late') {
+        this.log.warn({ graceMs: this.closeGraceMs }, 'appfirewall: the rate limit store did not close within the grace period; not waiting for it')
+      }
+    } catch (err) {
+      this.log.warn({ err: describe(err) }, 'appfirewall: the rate limit store failed to close; the error is ignored')
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+    }
   }
 }

@@ -1,4 +1,4 @@
-import { estimate, windowStart, type CompiledRule, type LimitStore } from './store'
+import { estimate, windowStart, type LimitRule, type LimitStore } from './store'
 
 // How many records one eviction round looks at, and how many rounds it may
 // take. Bounded work per new key, whatever the store holds.
@@ -10,54 +10,59 @@ const INITIAL_RECORDS = 1024
 const COLD = -1
 const HOT = 2
 
+/** Counters of the in-process store, for the limiter's stats and tests. */
+export type LocalStoreStats = {
+  /** Keys with a counter record (at most maxKeys). */
+  tracked: number
+  /** Records dropped to make room for new keys. */
+  evicted: number
+  /** Hits not counted because every record looked at was a hot offender. */
+  untracked: number
+}
+
 /**
- * The in-process store. Each key maps to a record number; the counters live
- * in one Float64Array, `[windowStart, current, previous]` per rate-limited
- * class. So a new key allocates no object of its own (the Map entry aside),
+ * The in-process store: synchronous, so `incr` returns the count itself. Each
+ * key maps to a record number; the counters live in one Float64Array,
+ * `[windowStart, current, previous]` per rate-limited class (at the rule's
+ * `index`). So a new key allocates no object of its own (the Map entry aside),
  * the garbage collector has nothing to trace in the counters, and a record
  * costs 24 bytes per class plus the Map entry and the key string.
  *
- * Memory is bounded at `maxKeys` counter records plus at most `maxKeys`
- * blocks. When full, a new key makes room with a clock hand that walks the
- * records in Map order, resuming where it stopped (restarting from the front
- * scans the holes V8 leaves behind deleted entries, which made eviction
- * O(deleted) per call). It drops expired and one-shot records (estimate <= 1)
- * as it passes them, and when a whole round finds none, the coolest record
- * below half its limit. A hot offender (blocked, or at half its limit or
- * more) is never dropped for a newcomer: the hand passes over it, so a flood
- * of one-shot addresses cycles around it. If every record the hand looks at
- * is hot, the newcomer is not tracked (counted in `untracked`) rather than
- * forgetting an offender.
+ * Memory is bounded at `maxKeys` records. When full, a new key makes room with
+ * a clock hand that walks the records in Map order, resuming where it stopped
+ * (restarting from the front scans the holes V8 leaves behind deleted
+ * entries, which made eviction O(deleted) per call). It drops expired and
+ * one-shot records (count <= 1) as it passes them, and when a whole round
+ * finds none, the coolest record below half its limit. A hot offender (at half
+ * its limit or more) is never dropped for a newcomer: the hand passes over it,
+ * so a flood of one-shot addresses cycles around it. If every record the hand
+ * looks at is hot, the newcomer is not tracked (counted in `untracked`) rather
+ * than forgetting an offender. Blocks are not kept here (the limiter's block
+ * table holds them), so dropping a record never lifts a block.
  */
 export class LocalStore implements LimitStore {
-  /** Hits that could not be counted because the store was full of hot offenders. */
-  untracked = 0
-  /** Records dropped to make room. */
-  evicted = 0
-
+  private untracked = 0
+  private evicted = 0
   private readonly records = new Map<string, number>()
-  private readonly blocks = new Map<string, number>()
   private readonly width: number
   private data: Float64Array
   // Stack of free record numbers below `high`; records at or above `high` were never used.
   private free: Int32Array
   private freeTop = 0
-  // When the longest block held ends: after it, the whole block Map is stale.
-  private lastBlockEnd = 0
   private high = 0
   private hand: Iterator<[string, number]>
-  private blockHand: Iterator<string>
 
-  constructor (private readonly rules: readonly CompiledRule[], private readonly maxKeys: number) {
+  /** `rules`: every configured class, each at its `index`; `maxKeys`: the most records held. */
+  constructor (private readonly rules: readonly LimitRule[], private readonly maxKeys: number) {
     this.width = rules.length * 3
     const n = Math.min(maxKeys, INITIAL_RECORDS)
     this.data = new Float64Array(n * this.width)
     this.free = new Int32Array(n)
     this.hand = this.records.entries()
-    this.blockHand = this.blocks.keys()
   }
 
-  hit (key: string, _ip: string, rule: CompiledRule, now: number): number {
+  /** The count of this hit (see LimitStore for the window). A newcomer that finds no room counts as 1, untracked. */
+  incr (key: string, rule: LimitRule, now: number): number {
     let r = this.records.get(key)
     if (r === undefined) {
       if (this.records.size >= this.maxKeys && !this.makeRoom(now)) {
@@ -68,7 +73,7 @@ export class LocalStore implements LimitStore {
       this.records.set(key, r)
     }
     const d = this.data
-    const i = r * this.width + rule.slot * 3
+    const i = r * this.width + rule.index * 3
     const w = rule.windowMs
     const start = windowStart(now, w)
     const stored = d[i] as number
@@ -84,49 +89,12 @@ export class LocalStore implements LimitStore {
     return estimate(d[i + 2] as number, current, elapsed > 0 ? elapsed : 0, w)
   }
 
-  size (): number {
-    return this.records.size
+  stats (): LocalStoreStats {
+    return { tracked: this.records.size, evicted: this.evicted, untracked: this.untracked }
   }
 
-  /** Blocks currently held (expired ones are dropped lazily). */
-  blockCount (): number {
-    return this.blocks.size
-  }
-
-  /** True when some block may still be running at `now`; forgets every block once the last one has ended. */
-  anyBlocked (now: number): boolean {
-    if (this.blocks.size === 0) return false
-    if (now < this.lastBlockEnd) return true
-    this.blocks.clear()
-    return false
-  }
-
-  /** Epoch ms until which `key` is blocked, or 0. Drops an expired block. */
-  blockedUntil (key: string, now: number): number {
-    const until = this.blocks.get(key)
-    if (until === undefined) return 0
-    if (until <= now) {
-      this.blocks.delete(key)
-      return 0
-    }
-    return until
-  }
-
-  /** Blocks `key` until `until`; never shortens a longer block already held. */
-  block (key: string, until: number, now: number): void {
-    if (until > this.lastBlockEnd) this.lastBlockEnd = until
-    const held = this.blocks.get(key)
-    if (held !== undefined) {
-      if (held < until) this.blocks.set(key, until)
-      return
-    }
-    if (this.blocks.size >= this.maxKeys) this.dropBlock(now)
-    this.blocks.set(key, until)
-  }
-
-  async close (): Promise<void> {
+  close (): void {
     this.records.clear()
-    this.blocks.clear()
     this.freeTop = 0
     this.high = 0
   }
@@ -179,9 +147,7 @@ export class LocalStore implements LimitStore {
         const entry = this.advance()
         if (entry === undefined) break
         const key = entry[0]
-        let heat = this.heat(entry[1], now)
-        // Only a record we would drop needs the block lookup: a blocked key is hot whatever its count.
-        if (heat < HOT && this.blockedUntil(key, now) !== 0) heat = HOT
+        const heat = this.heat(entry[1], now)
         if (heat <= COLD) {
           // Deleting the key just visited is safe for a live Map iterator.
           this.release(key, entry[1])
@@ -203,7 +169,7 @@ export class LocalStore implements LimitStore {
   /**
    * How much a record's counts matter now: COLD (expired or one-shot: drop
    * freely), HOT (at half a limit or more: never drop), or in between the
-   * highest share of a limit it has used. Blocks are checked by the caller.
+   * highest share of a limit it has used.
    */
   private heat (record: number, now: number): number {
     const d = this.data
@@ -212,7 +178,7 @@ export class LocalStore implements LimitStore {
     let hot = false
     let cold = true
     for (let s = 0; s < this.rules.length; s++) {
-      const rule = this.rules[s] as CompiledRule
+      const rule = this.rules[s] as LimitRule
       const i = base + s * 3
       const w = rule.windowMs
       const start = windowStart(now, w)
@@ -229,27 +195,5 @@ export class LocalStore implements LimitStore {
     // A single hit is never hot, even under a limit of 1 or 2: one-shots must stay evictable.
     if (cold) return COLD
     return hot ? HOT : top
-  }
-
-  /** Drops expired blocks under the block hand; with none expired, the one under the hand. */
-  private dropBlock (now: number): void {
-    let freed = 0
-    let first: string | undefined
-    const limit = Math.min(SCAN, this.blocks.size)
-    for (let seen = 0; seen < limit; seen++) {
-      let n = this.blockHand.next()
-      if (n.done === true) {
-        this.blockHand = this.blocks.keys()
-        n = this.blockHand.next()
-      }
-      if (n.done === true) break
-      const key = n.value
-      first ??= key
-      if ((this.blocks.get(key) as number) <= now) {
-        this.blocks.delete(key)
-        freed++
-      }
-    }
-    if (freed === 0 && first !== undefined) this.blocks.delete(first)
   }
 }

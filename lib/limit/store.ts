@@ -1,40 +1,95 @@
+// The one contract between the rate limiter and where hit counts live. It is
+// public (the `store` option takes a user's own implementation) and ends up in
+// the package's .d.ts, so it imports types only, and never from typebox.
 import type { Classification, RateLimitRule } from '../types'
 
 /**
- * One rate-limited class as the stores see it: the user's rule plus a small
- * slot number, so that a store can keep the counters of every class of one
- * key in one record without building `${cls}:${key}` strings per hit.
+ * One rate-limited class as a store sees it: the user's rule, the class it
+ * belongs to, and a small index so that a store can keep the counters of every
+ * class of one key in one record instead of building `${class}:${key}` strings
+ * per hit. The limiter hands out the same frozen object for every hit of a class.
  */
-export interface CompiledRule extends RateLimitRule {
-  readonly cls: Classification
-  readonly slot: number
+export interface LimitRule extends RateLimitRule {
+  /** The class counted, e.g. `"scanner"`. */
+  readonly classification: Classification
+  /** 0-based position of the class among the configured ones (always < 3). */
+  readonly index: number
 }
 
+/** What a shared store's promise resolves to: the count across every instance, and the block if there is one. */
+export interface LimitCount {
+  /** Carry-weighted hits of the key in this class's window, this hit included (an integer >= 0). */
+  count: number
+  /**
+   * Milliseconds the key stays blocked, counted from the `now` passed to
+   * `incr`; 0 when it is not blocked. Omitted: the limiter blocks when
+   * `count > max`, for the rest of the window. The limiter never holds a block
+   * longer than `windowMs`.
+   */
+  blockedMs?: number
+  /**
+   * True when this very hit started the block: `onLimited` then runs on this
+   * instance (unless it already held the block), and the other instances,
+   * answered false, leave it alone. Mark exactly one hit per block, e.g. with
+   * a set-if-absent block key. Omitted: the limiter takes `count === max + 1`
+   * (the carry-weighted count rises by at most one per hit, so one hit of a
+   * window's climb lands on it).
+   */
+  started?: boolean
+}
+
+/** Receives blocks decided elsewhere: the limiter key and the milliseconds left (from now). */
+export type LimitBlockListener = (key: string, blockedMs: number) => void
+
 /**
- * Where hit counters live. The in-process store is always there; the shared
- * Redis store is added next to it when the user passes a client.
+ * Where hit counts live. The in-process store implements it, the Redis store
+ * implements it, and a user can pass their own as the `store` option. The
+ * limiter uses its stores only through these members.
  *
- * Window: fixed windows aligned to the clock (`floor(now / windowMs)`), with
- * carry: the estimate of a hit is `floor(previous * (1 - elapsed / windowMs))
- * + current`, so a burst that straddles a window boundary is still seen (the
- * sliding-window approximation). A key whose estimate passes `max` is over
- * its limit for the rest of the current window.
+ * Window (every store must count the same way, or instances disagree): fixed
+ * windows aligned to the clock, the one holding `now` starting at
+ * `now - now % windowMs`, with carry. The count of a hit is
+ * `floor(previous * (windowMs - elapsed) / windowMs) + current`, where
+ * `current` counts the hits of this window including this one, `previous`
+ * those of the window just before (0 if older), and `elapsed` is
+ * `now - windowStart`: a burst straddling a boundary is still seen (the
+ * sliding-window approximation). A key whose count passes `rule.max` is over
+ * its limit (blocked) for the rest of the window. Keep a window's counter for
+ * two windows: the next one reads it as its carry.
  *
  * Contract:
- * - `hit` is called on the request path (a 404 of a rate-limited class):
- *   synchronous, never throws, never does I/O the caller waits for, bounded
- *   work. It returns the estimate including this hit, or -1 when the count is
- *   only known later (the shared store reports it through the callback it was
- *   built with).
- * - A store's memory is bounded whatever the number of distinct keys.
- * - `close` releases what the store opened (never the user's own client).
- *   Never rejects.
+ * - `incr(key, rule, now)` is called on the request path for each counted hit
+ *   (`key` from the limiter: an IPv4 address, or an IPv6 /64 like
+ *   `2001:db8:1:2::/64`; `now` in epoch ms). It must not block. It returns
+ *   - a number: the count, known at once (a synchronous store). The hit's own
+ *     request can already be marked over the limit;
+ *   - a promise of a `LimitCount` (a shared store). The request never waits
+ *     for it: the answer takes effect from the next request on;
+ *   - `undefined`: the store cannot count now (an outage). The hit is counted
+ *     in this process only.
+ *   Throwing, rejecting, never settling or answering something else is
+ *   survived: the hit is counted in this process only, and the limiter logs
+ *   one warning per outage (calls left unanswered for 5 s make one too) and
+ *   one info line when answers come back. At most 256 calls are left
+ *   pending and further hits are not sent meanwhile: settle every promise
+ *   (use timeouts), or a store that hangs stays left out.
+ * - `subscribe(listener)` (optional): called once, when the limiter is built.
+ *   A shared store calls `listener(key, blockedMs)` (ms from now) for blocks
+ *   decided by other instances, so they are enforced here at once rather than
+ *   at this instance's next hit of that key. Leave out this instance's own
+ *   blocks (tag messages with an instance id): a block it already holds is
+ *   taken as announced, so `onLimited` would not run for it.
+ * - `stats()` (optional): a few counters for diagnostics.
+ * - `close()` releases what the store opened. Called once, by `app.close()`,
+ *   which waits for it at most `closeGraceMs`; an error is logged, never thrown.
+ *
+ * One store object serves one plugin registration: give each app its own.
  */
 export interface LimitStore {
-  hit: (key: string, ip: string, rule: CompiledRule, now: number) => number
-  /** Keys currently held in this process. */
-  size: () => number
-  close: () => Promise<void>
+  incr: (key: string, rule: LimitRule, now: number) => number | Promise<LimitCount> | undefined
+  subscribe?: (listener: LimitBlockListener) => void
+  stats?: () => Readonly<Record<string, number | string | boolean>>
+  close: () => void | Promise<void>
 }
 
 /** Start of the fixed window `now` falls in. */
