@@ -1,16 +1,17 @@
 'use strict'
 
-// 1 000 000 events pushed into the ship-mode Shipper while the ingest (a child
-// process on 127.0.0.1) answers each POST only after DELAY_MS. Samples RSS and
-// heapUsed every 20 ms and prints their peaks, what was sent (checked against
-// what the ingest counted) and what was dropped, by reason. The point: a slow
-// ingest costs events (counted), never memory.
+// 1 000 000 events pushed into the ship-mode sink (a Batcher in front of the
+// HttpExporter) while the ingest (a child process on 127.0.0.1) answers each
+// POST only after DELAY_MS. Samples RSS and heapUsed every 20 ms and prints
+// their peaks, what was sent (checked against what the ingest counted) and
+// what was dropped, by reason. The point: a slow ingest costs events
+// (counted), never memory.
 //
 //   npm run build && node benchmarks/shipper-memory.bench.js
 //   N=1000000 RATE=100000 DELAY_MS=200 node benchmarks/shipper-memory.bench.js
 //
 // RATE: events per second pushed (0 = as fast as the loop allows, in bursts
-// of 1000 per macrotask, so the shipper's I/O still runs in between).
+// of 1000 per macrotask, so the sink's I/O still runs in between).
 // AFW_DIST=<dir> points at another compiled lib/ (default ../dist).
 
 const path = require('node:path')
@@ -53,7 +54,8 @@ function runIngest (delayMs) {
 
 async function main () {
   const dist = process.env.AFW_DIST ?? path.join(__dirname, '..', 'dist')
-  const { Shipper } = require(path.join(dist, 'ship/shipper.js'))
+  const { Batcher } = require(path.join(dist, 'ship/batcher.js'))
+  const { HttpExporter } = require(path.join(dist, 'ship/http-exporter.js'))
   const { Counters } = require(path.join(dist, 'counters.js'))
   const { USER_AGENT } = require(path.join(dist, 'version.js'))
 
@@ -69,16 +71,14 @@ async function main () {
   const { port } = await new Promise((resolve) => ingest.once('message', resolve))
 
   const counters = new Counters()
+  const log = { warn: (o, m) => console.log(`  [warn] ${m}`), info () {} }
   // Plugin defaults, apart from the endpoint.
-  const shipper = new Shipper({
+  const exporter = new HttpExporter({
     endpoint: `http://127.0.0.1:${port}/v1/events`,
     apiKey: 'bench',
     userAgent: USER_AGENT,
     counters,
-    log: { warn: (o, m) => console.log(`  [warn] ${m}`), info () {} },
-    queueSize: 10000,
-    batchSize: 500,
-    flushIntervalMs: 2000,
+    log,
     requestTimeoutMs: 5000,
     retryDeadlineMs: 30000,
     maxRetryAfterMs: 300000,
@@ -86,6 +86,7 @@ async function main () {
     breakerCooldownMs: 30000,
     gzipLevel: 1
   })
+  const sink = new Batcher({ exporter, counters, log, queueSize: 10000, batchSize: 500, flushIntervalMs: 2000 })
 
   const mem0 = process.memoryUsage()
   let peakRss = mem0.rss
@@ -104,7 +105,7 @@ async function main () {
   await new Promise((resolve) => {
     const burst = () => {
       const target = RATE > 0 ? Math.min(N, Math.floor((Date.now() - started) * RATE / 1000)) : Math.min(N, i + 1000)
-      while (i < target) shipper.push(line(i++))
+      while (i < target) sink.push(line(i++))
       if (i >= N) resolve()
       else if (RATE > 0) setTimeout(burst, 1)
       else setImmediate(burst)
@@ -112,10 +113,10 @@ async function main () {
     burst()
   })
   const pushMs = Date.now() - started
-  const flushed = await shipper.flush(30000)
-  await shipper.close(5000)
+  const flushed = await sink.flush(30000)
+  await sink.close(5000)
   clearInterval(sampler)
-  const s = counters.snapshot('ship', shipper.queued(), shipper.inFlight())
+  const s = counters.snapshot('ship', sink.queued(), sink.inFlight())
   const got = await ask('count')
   ingest.send('exit')
 

@@ -1,8 +1,8 @@
 'use strict'
 
-// Cost of Shipper.push, the only shipping work on the request path: a counter,
-// a store into the preallocated ring and (once per full batch) a
-// setImmediate. Measured synchronously, so no batch is sent meanwhile: first
+// Cost of Batcher.push (the sink of both modes, here in front of the HTTP
+// exporter), the only shipping work on the request path: a counter, a store
+// into the preallocated ring and (once per full batch) a setImmediate. Measured synchronously, so no batch is sent meanwhile: first
 // filling an empty queue, then pushing into a full one (drop-oldest, the
 // overload case). The ring alone is shown for comparison.
 //
@@ -12,7 +12,8 @@
 
 const path = require('node:path')
 const dist = process.env.AFW_DIST ?? path.join(__dirname, '..', 'dist')
-const { Shipper } = require(path.join(dist, 'ship/shipper.js'))
+const { Batcher } = require(path.join(dist, 'ship/batcher.js'))
+const { HttpExporter } = require(path.join(dist, 'ship/http-exporter.js'))
 const { Counters } = require(path.join(dist, 'counters.js'))
 const { Ring } = require(path.join(dist, 'ship/ring.js'))
 
@@ -20,17 +21,16 @@ const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const N = Number(process.env.N ?? 2_000_000)
 const line = '{"type":"http_request","ts":"2026-01-01T00:00:00.000Z","ip":"203.0.113.7","method":"GET","path":"/wp-login.php","status":404,"classification":"scanner"}'
 
-function makeShipper () {
-  return new Shipper({
+function makeSink () {
+  const counters = new Counters()
+  const log = { warn () {}, info () {} }
+  const exporter = new HttpExporter({
     // Nothing listens there; nothing is sent while the loop below runs anyway.
     endpoint: 'http://127.0.0.1:9/v1/events',
     apiKey: 'bench',
     userAgent: 'bench',
-    counters: new Counters(),
-    log: { warn () {}, info () {} },
-    queueSize: 10000,
-    batchSize: 500,
-    flushIntervalMs: 600000,
+    counters,
+    log,
     requestTimeoutMs: 5000,
     retryDeadlineMs: 30000,
     maxRetryAfterMs: 300000,
@@ -38,6 +38,7 @@ function makeShipper () {
     breakerCooldownMs: 30000,
     gzipLevel: 1
   })
+  return new Batcher({ exporter, counters, log, queueSize: 10000, batchSize: 500, flushIntervalMs: 600000 })
 }
 
 function time (fn, n) {
@@ -49,7 +50,7 @@ function time (fn, n) {
 async function main () {
   const rows = { 'push into an empty queue (10 000)': [], 'push into a full queue (drop oldest)': [], 'Ring.push alone, full': [] }
   for (let r = 0; r < ROUNDS; r++) {
-    const s = makeShipper()
+    const s = makeSink()
     rows['push into an empty queue (10 000)'].push(time((n) => { for (let i = 0; i < n; i++) s.push(line) }, 10000))
     rows['push into a full queue (drop oldest)'].push(time((n) => { for (let i = 0; i < n; i++) s.push(line) }, N))
     await s.close(0)

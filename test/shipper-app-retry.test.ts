@@ -2,12 +2,12 @@
 // ship mode: under each fault the app answers exactly as the same app without
 // the plugin, stats() adds up after every response, and the breaker goes
 // closed -> open -> half_open -> closed. (test/shipper-faults.test.ts has the
-// same rows against the Shipper alone, with finer checks on timing.)
+// same rows against the ship-mode sink alone, with finer checks on timing.)
 import t from 'tap'
 import { rig, retryableRow, settled } from './fixtures/app-rig'
 import { startIngest, refusedPort, waitFor } from './fixtures'
 
-// Rows are independent (own ingest, own shipper) and mostly wait on timers:
+// Rows are independent (own ingest, own app) and mostly wait on timers:
 // run them side by side.
 t.jobs = 4
 

@@ -1,7 +1,7 @@
 // Process lifetime: child processes (tap's TypeScript loader, no build
-// needed) show that nothing in the shipper or the plugin keeps a process
-// alive, that a pending flush still settles, and that events queued before
-// close reach the ingest.
+// needed) show that nothing in the ship-mode sink or the plugin keeps a
+// process alive, that a pending flush still settles, and that events queued
+// before close reach the ingest.
 import t from 'tap'
 import { join } from 'node:path'
 import { runChild } from './fixtures/child'

@@ -1,16 +1,16 @@
-// The fault table, driven against the Shipper with a real ingest on
-// 127.0.0.1. Each row checks delivery, the breaker's path and that
-// emitted = sent + dropped + queued + inFlight whenever the test looks.
-// (test/shipper-faults-app.test.ts plays the same rows through a Fastify app.)
+// The fault table, driven against the ship-mode sink (Batcher + HttpExporter)
+// with a real ingest on 127.0.0.1. Each row checks delivery, the breaker's
+// path and that emitted = sent + dropped + queued + inFlight whenever the
+// test looks. (test/shipper-app-*.test.ts play the same rows through a
+// Fastify app.)
 import t from 'tap'
 import type { Test } from 'tap'
 import { makeShipper, numbers } from './fixtures/shipper-harness'
-import type { Harness } from './fixtures/shipper-harness'
-import type { ShipperOptions } from '../lib/ship/shipper'
+import type { Harness, ShipOptions } from './fixtures/shipper-harness'
 import { startIngest, refusedPort, sleep, waitFor } from './fixtures'
 import type { Ingest, IngestReply } from './fixtures'
 
-// Rows are independent (own ingest, own shipper) and mostly wait on timers:
+// Rows are independent (own ingest, own sink) and mostly wait on timers:
 // run them side by side.
 t.jobs = 4
 
@@ -38,14 +38,14 @@ function checkBalance (t: Test, w: { stop: () => { samples: number, broken: numb
   t.ok(h.balanced(), 'and at the end')
 }
 
-const FAST: Partial<ShipperOptions> = { breakerThreshold: 3, breakerCooldownMs: 200, retryBaseMs: 10, retryMaxMs: 50 }
+const FAST: Partial<ShipOptions> = { breakerThreshold: 3, breakerCooldownMs: 200, retryBaseMs: 10, retryMaxMs: 50 }
 
 /**
  * A retryable fault for the first `threshold` requests, then a healthy
  * ingest: the batch is retried, the breaker opens on the last failure, the
  * next request is the half-open probe, it succeeds and the breaker closes.
  */
-async function faultThenRecover (t: Test, fault: IngestReply, extra: Partial<ShipperOptions> = {}): Promise<{ ingest: Ingest, h: Harness }> {
+async function faultThenRecover (t: Test, fault: IngestReply, extra: Partial<ShipOptions> = {}): Promise<{ ingest: Ingest, h: Harness }> {
   const box: { h?: Harness } = {}
   const ingest = await startIngest((req) => {
     box.h?.observe()
@@ -53,10 +53,10 @@ async function faultThenRecover (t: Test, fault: IngestReply, extra: Partial<Shi
   })
   t.teardown(() => ingest.close())
   const h = box.h = makeShipper(ingest.url, { ...FAST, ...extra })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(20)
-  t.equal(await h.shipper.flush(10000), true, 'flush resolves once the batch is through')
+  t.equal(await h.sink.flush(10000), true, 'flush resolves once the batch is through')
   checkBalance(t, w, h)
   t.same(numbers(ingest.lines()), range(20), 'every event arrived once')
   t.same(h.trail, ['closed', 'open', 'half_open', 'closed'], 'breaker went closed -> open -> half_open -> closed')
@@ -72,7 +72,7 @@ async function faultThenRecover (t: Test, fault: IngestReply, extra: Partial<Shi
 t.test('connection refused: retries, opens the breaker, delivers once the ingest is up', async (t) => {
   const port = await refusedPort()
   const h = makeShipper(`http://127.0.0.1:${port}/v1/events`, FAST)
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(20)
   await waitFor(() => h.counters.breaker === 'open', 5000, 'the breaker to open')
@@ -85,7 +85,7 @@ t.test('connection refused: retries, opens the breaker, delivers once the ingest
     return undefined
   }, port)
   t.teardown(() => ingest.close())
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   checkBalance(t, w, h)
   t.same(numbers(ingest.lines()), range(20))
   t.same(h.trail, ['closed', 'open', 'half_open', 'closed'])
@@ -115,10 +115,10 @@ t.test('500: the batch is dropped and counted as rejected, never retried, the br
   })
   t.teardown(() => ingest.close())
   const h = box.h = makeShipper(ingest.url, { ...FAST, batchSize: 5, breakerThreshold: 2 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(20)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   checkBalance(t, w, h)
   const s = h.stats()
   t.equal(ingest.requests.length, 4, 'four batches, none resent')
@@ -136,10 +136,10 @@ t.test('400, 401, 403: dropped and counted, one warning per status, the breaker 
   const ingest = await startIngest((req) => ({ status: statuses[req.index] ?? 200 }))
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { ...FAST, batchSize: 2, breakerThreshold: 1 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(16)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   checkBalance(t, w, h)
   const s = h.stats()
   t.equal(s.dropped.rejected, 14)
@@ -156,10 +156,10 @@ t.test('413: the batch is split in halves and resent, never whole', async (t) =>
   const ingest = await startIngest((req) => req.index === 0 ? { status: 413 } : undefined)
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { ...FAST, batchSize: 500 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(500)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   checkBalance(t, w, h)
   t.same(ingest.requests.map((r) => r.lines.length), [500, 250, 250])
   t.same(numbers(ingest.lines()), range(500), 'each event arrived once, in order')
@@ -171,10 +171,10 @@ t.test('413 on every request: halves down to single events, which are then rejec
   const ingest = await startIngest(() => ({ status: 413 }))
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { ...FAST, batchSize: 8 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(8)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   checkBalance(t, w, h)
   t.same(ingest.requests.map((r) => r.lines.length), [8, 4, 2, 1, 1, 2, 1, 1, 4, 2, 1, 1, 2, 1, 1], 'depth first: a half is settled before the next half goes')
   t.equal(h.stats().dropped.rejected, 8)
@@ -186,10 +186,10 @@ t.test('Retry-After in seconds: the next attempt waits at least that long', asyn
   const ingest = await startIngest((req) => req.index === 0 ? { status: 503, headers: { 'retry-after': '1' } } : undefined)
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, FAST)
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(5)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   checkBalance(t, w, h)
   const [a, b] = ingest.requests
   t.ok(a !== undefined && b !== undefined && b.at - a.at >= 1000, `waited ${(b?.at ?? 0) - (a?.at ?? 0)} ms >= 1000 ms`)
@@ -205,10 +205,10 @@ t.test('Retry-After as an HTTP date: the next attempt waits until that date', as
   })
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, FAST)
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(5)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   checkBalance(t, w, h)
   const b = ingest.requests[1]
   t.ok(b !== undefined && b.at >= until, `second attempt at ${b?.at}, not before ${until}`)
@@ -220,10 +220,10 @@ for (const value of ['soon', '-5', '', 'Thu, 99 Foo 2026 25:61:00 GMT']) {
     t.teardown(() => ingest.close())
     // With the default 5-minute clamp, honouring a misread value would blow the 5 s wait below.
     const h = makeShipper(ingest.url, { ...FAST, maxRetryAfterMs: 300000 })
-    t.teardown(() => h.shipper.close(0))
+    t.teardown(() => h.sink.close(0))
     const w = watchBalance(h)
     h.pushEvents(5)
-    t.equal(await h.shipper.flush(5000), true)
+    t.equal(await h.sink.flush(5000), true)
     checkBalance(t, w, h)
     t.equal(ingest.requests.length, 2)
   })
@@ -233,10 +233,10 @@ t.test('a huge Retry-After is clamped to maxRetryAfterMs', async (t) => {
   const ingest = await startIngest((req) => req.index === 0 ? { status: 503, headers: { 'retry-after': '99999999999' } } : undefined)
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { ...FAST, maxRetryAfterMs: 400, retryDeadlineMs: 10000 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(5)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   checkBalance(t, w, h)
   const [a, b] = ingest.requests
   t.ok(a !== undefined && b !== undefined && b.at - a.at >= 400, 'waited at least the clamp')
@@ -246,10 +246,10 @@ t.test('a Retry-After past the retry deadline drops the batch as breaker, counte
   const ingest = await startIngest(() => ({ status: 503, headers: { 'retry-after': '60' } }))
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { ...FAST, retryDeadlineMs: 1000 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(5)
-  t.equal(await h.shipper.flush(3000), true, 'flush learns at once that the batch is given up')
+  t.equal(await h.sink.flush(3000), true, 'flush learns at once that the batch is given up')
   checkBalance(t, w, h)
   t.equal(h.stats().dropped.breaker, 5)
   t.equal(ingest.requests.length, 1)
@@ -259,10 +259,10 @@ t.test('a retried batch past its deadline is dropped and counted as breaker', as
   const ingest = await startIngest(() => ({ status: 503 }))
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { ...FAST, breakerThreshold: 1000, retryDeadlineMs: 300 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(7)
-  t.equal(await h.shipper.flush(3000), true)
+  t.equal(await h.sink.flush(3000), true)
   checkBalance(t, w, h)
   const s = h.stats()
   t.equal(s.dropped.breaker, 7)
@@ -275,12 +275,12 @@ t.test('a response body of megabytes is not read past a small cap', async (t) =>
   const ingest = await startIngest((req) => req.index === 0 ? { hugeBodyBytes: size } : undefined)
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { ...FAST, batchSize: 5 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   h.pushEvents(5)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   h.pushEvents(5)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   await ingest.until(() => ingest.requests[0]?.responseFinished === true || (ingest.requests[0]?.bodyBytesWritten ?? 0) > 0, 5000)
   checkBalance(t, w, h)
   const first = ingest.requests[0]
@@ -294,7 +294,7 @@ t.test('a slow ingest under thousands of events per second: memory stays bounded
   const ingest = await startIngest(() => ({ delayMs: 700 }))
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { ...FAST, queueSize: 1000, batchSize: 500, flushIntervalMs: 100, requestTimeoutMs: 5000 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   // ~3000 events/s for 2 s: far above 500 events per 700 ms.
   const pusher = setInterval(() => {
@@ -303,7 +303,7 @@ t.test('a slow ingest under thousands of events per second: memory stays bounded
   }, 10)
   await sleep(2000)
   clearInterval(pusher)
-  t.equal(await h.shipper.flush(6000), true)
+  t.equal(await h.sink.flush(6000), true)
   checkBalance(t, w, h)
   const s = h.stats()
   t.ok(s.dropped.overflow > 0, `${s.dropped.overflow} events dropped as overflow`)
@@ -325,7 +325,7 @@ t.test('an ingest that recovers after an outage of 503s: what fits in the queue 
   })
   t.teardown(() => ingest.close())
   const h = box.h = makeShipper(ingest.url, { ...FAST, queueSize: 300, batchSize: 100, breakerThreshold: 3, breakerCooldownMs: 700, retryDeadlineMs: 1000, flushIntervalMs: 50 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   const w = watchBalance(h)
   const pusher = setInterval(() => { h.pushEvents(10) }, 20) // 500 events/s
   await sleep(outageMs + 500)

@@ -1,6 +1,7 @@
 // The real-length outage: the ingest answers 503 for 30 s while events keep
-// coming, with the shipper at its default options (queue 10 000, batches of
-// 500 every 2 s, 30 s retry deadline, breaker after 5 failures for 30 s).
+// coming, with the ship-mode sink at its default options (queue 10 000,
+// batches of 500 every 2 s, 30 s retry deadline, breaker after 5 failures for
+// 30 s).
 // Longer than tap's default 30 s per file, hence the timeout below; the
 // shortened variants live in test/shipper-faults.test.ts and
 // test/shipper-app-retry.test.ts.
@@ -32,7 +33,7 @@ t.test('after 30 s of 503 the ingest recovers: what fit in the queue arrives, th
     retryBaseMs: 250,
     retryMaxMs: 8000
   })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   let unbalanced = 0
   let samples = 0
   // 500 events/s through the outage and a little beyond.

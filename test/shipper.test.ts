@@ -1,8 +1,7 @@
 import t from 'tap'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { classifyStatus } from '../lib/ship/shipper'
-import { Shipper } from '../lib/ship/shipper'
+import { classifyStatus, HttpExporter } from '../lib/ship/http-exporter'
 import { Counters } from '../lib/counters'
 import { USER_AGENT, VERSION } from '../lib/version'
 import { makeShipper, numbers } from './fixtures/shipper-harness'
@@ -14,7 +13,7 @@ t.test('sends every pushed event exactly once, in order, in batches of at most b
   const ingest = await startIngest()
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { batchSize: 100, flushIntervalMs: 30 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
 
   // Pushed in bursts while batches are already in flight.
   for (let burst = 0; burst < 9; burst++) {
@@ -22,7 +21,7 @@ t.test('sends every pushed event exactly once, in order, in batches of at most b
     t.ok(h.balanced(), `counters add up after burst ${burst}`)
     await sleep(5)
   }
-  t.equal(await h.shipper.flush(5000), true, 'flush reports everything sent')
+  t.equal(await h.sink.flush(5000), true, 'flush reports everything sent')
   t.same(numbers(ingest.lines()), range(9 * 257), 'each event arrived once, in push order')
   for (const r of ingest.requests) t.ok(r.lines.length >= 1 && r.lines.length <= 100, `request ${r.index} holds ${r.lines.length} events`)
   const s = h.stats()
@@ -39,9 +38,9 @@ t.test('posts gzipped NDJSON with the bearer key, content type, encoding and use
   const ingest = await startIngest()
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url.replace('/v1/events', '/custom/path?tenant=a'), { apiKey: 'afw_test_123' })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   h.pushEvents(3)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   const [req] = ingest.requests
   if (req === undefined) throw new Error('no request')
   t.equal(req.method, 'POST')
@@ -65,7 +64,7 @@ t.test('sends a full batch at once, without waiting for the interval', async (t)
   const ingest = await startIngest()
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { batchSize: 10, flushIntervalMs: 600000 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   h.pushEvents(25)
   // With a 10-minute interval, only the batch-size trigger can deliver these.
   await ingest.waitForLines(20, 5000)
@@ -78,7 +77,7 @@ t.test('sends a partial batch when the flush interval fires', async (t) => {
   const ingest = await startIngest()
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { batchSize: 500, flushIntervalMs: 40 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   h.pushEvents(3)
   await ingest.waitForLines(3, 5000)
   t.same(numbers(ingest.lines()), [0, 1, 2])
@@ -88,7 +87,7 @@ t.test('reuses one keep-alive connection for successive batches', async (t) => {
   const ingest = await startIngest()
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { batchSize: 5 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   for (let i = 0; i < 4; i++) {
     h.pushEvents(5)
     await ingest.waitForLines(5 * (i + 1), 5000)
@@ -100,7 +99,7 @@ t.test('drops the oldest events when the queue is full, counts them as overflow 
   const ingest = await startIngest()
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { queueSize: 10, batchSize: 100, flushIntervalMs: 600000 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   h.pushEvents(25)
   h.pushEvents(25)
   const s = h.stats()
@@ -109,7 +108,7 @@ t.test('drops the oldest events when the queue is full, counts them as overflow 
   t.ok(h.balanced())
   t.equal(h.warnings().length, 1, 'one warning for the first overflow, none for the next 39')
   t.match(h.warnings()[0]?.msg, /queue full/)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   t.same(numbers(ingest.lines()), range(10, 40), 'the newest events are kept')
 })
 
@@ -117,8 +116,8 @@ t.test('flush resolves true at once when nothing is queued', async (t) => {
   const ingest = await startIngest()
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url)
-  t.teardown(() => h.shipper.close(0))
-  t.equal(await h.shipper.flush(), true)
+  t.teardown(() => h.sink.close(0))
+  t.equal(await h.sink.flush(), true)
   t.equal(ingest.requests.length, 0, 'no empty batch is posted')
 })
 
@@ -126,9 +125,9 @@ t.test('flush resolves false, never rejects, when the ingest does not answer in 
   const ingest = await startIngest(() => ({ hang: true }))
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { requestTimeoutMs: 5000 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   h.pushEvents(4)
-  t.equal(await h.shipper.flush(150), false)
+  t.equal(await h.sink.flush(150), false)
   const s = h.stats()
   t.equal(s.inFlight, 4, 'the batch is still in flight')
   t.equal(s.emitted, accountedFor(s))
@@ -138,9 +137,9 @@ t.test('flush waits only for what was pushed before it', async (t) => {
   const ingest = await startIngest()
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { batchSize: 50, flushIntervalMs: 600000 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   h.pushEvents(120)
-  const done = h.shipper.flush(5000)
+  const done = h.sink.flush(5000)
   h.pushEvents(10)
   t.equal(await done, true)
   t.ok(ingest.lines().length >= 120, 'everything pushed before flush arrived')
@@ -152,13 +151,13 @@ t.test('counts events pushed after close as dropped at shutdown', async (t) => {
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url)
   h.pushEvents(2)
-  await h.shipper.close(1000)
+  await h.sink.close(1000)
   h.pushEvents(3)
   const s = h.stats()
   t.equal(s.sent, 2)
   t.equal(s.dropped.shutdown, 3)
   t.equal(s.emitted, accountedFor(s))
-  t.equal(await h.shipper.flush(100), true, 'flush after close has nothing to wait for')
+  t.equal(await h.sink.flush(100), true, 'flush after close has nothing to wait for')
 })
 
 t.test('refuses an endpoint that is not an http(s) URL with a coded error', async (t) => {
@@ -167,9 +166,6 @@ t.test('refuses an endpoint that is not an http(s) URL with a coded error', asyn
     userAgent: USER_AGENT,
     counters: new Counters(),
     log: { warn: () => {}, info: () => {} },
-    queueSize: 10,
-    batchSize: 5,
-    flushIntervalMs: 1000,
     requestTimeoutMs: 1000,
     retryDeadlineMs: 1000,
     maxRetryAfterMs: 1000,
@@ -177,8 +173,8 @@ t.test('refuses an endpoint that is not an http(s) URL with a coded error', asyn
     breakerCooldownMs: 1000,
     gzipLevel: 1
   }
-  t.throws(() => new Shipper({ ...base, endpoint: 'not a url' }), { code: 'FST_APPFIREWALL_INVALID_ENDPOINT' })
-  t.throws(() => new Shipper({ ...base, endpoint: 'ftp://127.0.0.1/x' }), { code: 'FST_APPFIREWALL_INVALID_ENDPOINT', message: /endpoint/ })
+  t.throws(() => new HttpExporter({ ...base, endpoint: 'not a url' }), { code: 'FST_APPFIREWALL_INVALID_ENDPOINT' })
+  t.throws(() => new HttpExporter({ ...base, endpoint: 'ftp://127.0.0.1/x' }), { code: 'FST_APPFIREWALL_INVALID_ENDPOINT', message: /endpoint/ })
 })
 
 t.test('classifies ingest answers by the OTLP/HTTP response classes', async (t) => {
@@ -193,9 +189,9 @@ t.test('a logger that throws does not stop shipping', async (t) => {
   t.teardown(() => ingest.close())
   const log = { warn: () => { throw new Error('logger down') }, info: () => {} }
   const h = makeShipper(ingest.url, { queueSize: 5, batchSize: 100, flushIntervalMs: 600000, log })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   t.doesNotThrow(() => h.pushEvents(12), 'the overflow warning throws inside the logger only')
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   t.same(numbers(ingest.lines()), range(5, 7))
 })
 
@@ -205,11 +201,11 @@ t.test('flush(Infinity) waits for the events instead of timing out at once', asy
   const h = makeShipper(ingest.url, { requestTimeoutMs: 60000 })
   h.pushEvents(3)
   let settled: boolean | undefined
-  const done = h.shipper.flush(Infinity).then((ok) => { settled = ok })
+  const done = h.sink.flush(Infinity).then((ok) => { settled = ok })
   await ingest.waitForRequests(1, 5000)
   await sleep(100)
   t.equal(settled, undefined, 'still pending while the POST hangs')
-  await h.shipper.close(0)
+  await h.sink.close(0)
   await done
   t.equal(settled, true, 'settled once close counted the batch as dropped')
   t.equal(h.stats().dropped.shutdown, 3)
@@ -219,9 +215,9 @@ t.test('keeps one POST in flight: the next batch leaves only after the previous 
   const ingest = await startIngest(() => ({ delayMs: 30 }))
   t.teardown(() => ingest.close())
   const h = makeShipper(ingest.url, { batchSize: 10 })
-  t.teardown(() => h.shipper.close(0))
+  t.teardown(() => h.sink.close(0))
   h.pushEvents(60)
-  t.equal(await h.shipper.flush(5000), true)
+  t.equal(await h.sink.flush(5000), true)
   t.equal(ingest.requests.length, 6)
   for (let i = 1; i < ingest.requests.length; i++) {
     const prev = ingest.requests[i - 1]
@@ -236,7 +232,7 @@ t.test('compresses at the configured gzip level', async (t) => {
     const ingest = await startIngest()
     const h = makeShipper(ingest.url, { gzipLevel })
     h.pushEvents(200)
-    await h.shipper.close(5000)
+    await h.sink.close(5000)
     t.equal(ingest.lines().length, 200, `level ${gzipLevel} decodes`)
     sizes.push(ingest.requests[0]?.bodyBytes ?? 0)
     await ingest.close()

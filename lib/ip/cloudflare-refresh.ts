@@ -1,5 +1,6 @@
 import { request } from 'undici'
 import { CidrSet } from './cidr'
+import { timerDelay } from '../timer-delay'
 import { FST_APPFIREWALL_CLOSED, FST_APPFIREWALL_CLOUDFLARE_RANGES } from '../errors'
 
 export interface CloudflareRefreshOptions {
@@ -23,9 +24,6 @@ export interface CloudflareRefresh {
 
 /** Cloudflare's answer is about 1 KB; anything near this is not it. */
 export const MAX_BODY_BYTES = 1024 * 1024
-// Node turns a longer delay into 1 ms (TimeoutOverflowWarning): that would
-// poll Cloudflare in a loop. A longer interval is clamped to about 24.8 days.
-const MAX_TIMER_MS = 2_147_483_647
 // Far more than Cloudflare publishes (22 today), far less than a hostile answer.
 const MAX_RANGES = 10_000
 
@@ -136,7 +134,7 @@ export function startCloudflareRefresh (opts: CloudflareRefreshOptions): Cloudfl
     timer = setTimeout(() => {
       timer = undefined
       refreshNow().then(schedule, schedule)
-    }, Math.min(opts.intervalMs, MAX_TIMER_MS))
+    }, timerDelay(opts.intervalMs))
     timer.unref()
   }
 

@@ -1,36 +1,30 @@
 // The ship stage as the plugin sees it: one factory that turns the resolved
-// options into the sink of the mode (or none, in `off` mode).
+// options into the sink of the mode (or none, in `off` mode). Both modes share
+// the Batcher; only the exporter differs.
 import type { Counters } from '../counters'
 import type { ResolvedOptions } from '../types'
 import { USER_AGENT } from '../version'
-import { Shipper } from './shipper'
-import { FileSink } from './sink-file'
-import type { Sink, SinkLogger } from './sink'
+import { Batcher } from './batcher'
+import type { Exporter } from './exporter'
+import { FileExporter } from './file-exporter'
+import { HttpExporter } from './http-exporter'
+import type { Sink } from './sink'
+import type { PluginLog } from '../guard'
 
-export type { Sink, SinkLogger } from './sink'
+export type { Sink } from './sink'
 
-/** The sink of `options.mode`: the HTTP shipper, the local file writer, or undefined in `off` mode. */
-export function createSink (options: ResolvedOptions, apiKey: string | undefined, counters: Counters, log: SinkLogger): Sink | undefined {
+/** The sink of `options.mode`: a Batcher in front of the HTTP or the file exporter, or undefined in `off` mode. */
+export function createSink (options: ResolvedOptions, apiKey: string | undefined, counters: Counters, log: PluginLog): Sink | undefined {
+  let exporter: Exporter
   if (options.mode === 'local') {
-    return new FileSink({
-      path: options.localLogPath as string,
-      counters,
-      log,
-      queueSize: options.queueSize,
-      batchSize: options.batchSize,
-      flushIntervalMs: options.flushIntervalMs
-    })
-  }
-  if (options.mode === 'ship') {
-    return new Shipper({
+    exporter = new FileExporter({ path: options.localLogPath as string, counters, log })
+  } else if (options.mode === 'ship') {
+    exporter = new HttpExporter({
       endpoint: options.endpoint,
       apiKey: apiKey as string,
       userAgent: USER_AGENT,
       counters,
       log,
-      queueSize: options.queueSize,
-      batchSize: options.batchSize,
-      flushIntervalMs: options.flushIntervalMs,
       requestTimeoutMs: options.requestTimeoutMs,
       retryDeadlineMs: options.retryDeadlineMs,
       maxRetryAfterMs: options.maxRetryAfterMs,
@@ -38,6 +32,15 @@ export function createSink (options: ResolvedOptions, apiKey: string | undefined
       breakerCooldownMs: options.breakerCooldownMs,
       gzipLevel: options.gzipLevel
     })
+  } else {
+    return undefined
   }
-  return undefined
+  return new Batcher({
+    exporter,
+    counters,
+    log,
+    queueSize: options.queueSize,
+    batchSize: options.batchSize,
+    flushIntervalMs: options.flushIntervalMs
+  })
 }

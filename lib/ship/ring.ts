@@ -43,4 +43,13 @@ export class Ring<T> {
     this.len -= n
     return out
   }
+
+  /** Removes every entry without copying them out; returns how many there were. */
+  clear (): number {
+    const n = this.len
+    this.buf.fill(undefined)
+    this.head = 0
+    this.len = 0
+    return n
+  }
 }
