@@ -36,6 +36,8 @@
 //   ship~noua   ship with classifyUserAgent stubbed out
 //   ship~noip   ship with resolveClientIp stubbed out (fixed 127.0.0.1 result)
 //   ship~noline ship with httpRequestLine returning a constant line
+//   <config>@DIR  that configuration against the build in DIR (e.g. ship@/tmp/old-dist
+//               beside ship: a before/after in one run); --rounds N alternates them
 // (The prototypes of the cuts measured in RESULTS.md, ~fastclock, ~uacache
 // and ~fastline, became lib/events/clock.ts, the UA caches and lib/events/line.ts.)
 // Suffixes combine: `ship~noals~nopre`. Stubs patch the compiled modules'
@@ -144,12 +146,14 @@ function startIngest () {
 }
 
 function startServer (spec, ingestPort, native, outDir, profile) {
-  const script = [...(profile ? ['--perf-basic-prof-only-functions'] : []), __filename, '--serve', spec, String(ingestPort)]
+  // `ship@/some/dist` runs that configuration against another build (a before/after in one run).
+  const [config, dist] = spec.split('@')
+  const script = [...(profile ? ['--perf-basic-prof-only-functions'] : []), __filename, '--serve', config, String(ingestPort)]
   const cmd = native ? process.execPath : 'valgrind'
   const args = native
     ? script
     : ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${join(outDir, 'cg.%p')}`, process.execPath, ...script]
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: { ...process.env } })
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'], env: dist === undefined ? { ...process.env } : { ...process.env, AFW_DIST: resolve(dist) } })
   let err = ''
   child.stderr.on('data', (d) => { err += d })
   return new Promise((resolve, reject) => {
@@ -235,43 +239,47 @@ async function main () {
   const windows = Number(arg('windows', 4))
   const warmup = Number(arg('warmup', 30000))
   const connections = Number(arg('connections', 10))
+  // Rounds run the configurations again, alternating, and pool their windows.
+  const rounds = Number(arg('rounds', 1))
   const native = process.argv.includes('--native')
   const profile = !native && process.argv.includes('--profile')
   const outDir = mkdtempSync(join(tmpdir(), 'afw-ibench-'))
   const ingest = await startIngest()
   const perRequest = {}
   console.log(`${native ? 'native' : 'callgrind'}: ${requests} requests x ${windows} windows after ${warmup} warm-up, ${connections} connections, dist ${DIST}`)
-  for (const spec of configs) {
-    const { child, port } = await startServer(spec, ingest.port, native, outDir, profile)
-    child.removeAllListeners('exit')
-    try {
-      await drive(port, warmup, connections)
-      perRequest[spec] = []
-      if (!native) control(['-i', 'on'], child.pid)
-      // Window 0 is thrown away: the first instrumented window still pays for
-      // optimising compiles and GC sizing (~1.7x bare), whatever the warm-up.
-      for (let w = native ? 1 : 0; w <= windows; w++) {
-        if (native) {
-          const res = await drive(port, requests, connections)
-          perRequest[spec].push(requests / ((res.finish - res.start) / 1000))
-          continue
+  for (let round = 0; round < rounds; round++) {
+    for (const spec of configs) {
+      const { child, port } = await startServer(spec, ingest.port, native, outDir, profile)
+      child.removeAllListeners('exit')
+      try {
+        await drive(port, warmup, connections)
+        perRequest[spec] ??= []
+        if (!native) control(['-i', 'on'], child.pid)
+        // Window 0 is thrown away: the first instrumented window still pays for
+        // optimising compiles and GC sizing (~1.7x bare), whatever the warm-up.
+        for (let w = native ? 1 : 0; w <= windows; w++) {
+          if (native) {
+            const res = await drive(port, requests, connections)
+            perRequest[spec].push(requests / ((res.finish - res.start) / 1000))
+            continue
+          }
+          control(['-z'], child.pid)
+          await drive(port, requests, connections)
+          control(['-d'], child.pid)
+          const file = join(outDir, `cg.${child.pid}.${w + 1}`)
+          if (w > 0) perRequest[spec].push(totalOf(file) / requests)
         }
-        control(['-z'], child.pid)
-        await drive(port, requests, connections)
-        control(['-d'], child.pid)
-        const file = join(outDir, `cg.${child.pid}.${w + 1}`)
-        if (w > 0) perRequest[spec].push(totalOf(file) / requests)
+        if (profile) {
+          printProfile(child.pid, outDir, perRequest[spec], requests)
+          rmSync(`/tmp/perf-${child.pid}.map`, { force: true })
+        }
+        const s = await stats(child)
+        const tail = s ? `  emitted ${s.emitted} sent ${s.sent} queued ${s.queued} dropped ${JSON.stringify(s.dropped)}` : ''
+        console.log(`${spec.padEnd(18)} ${perRequest[spec].map((x) => Math.round(x)).join(' ')}${native ? ' req/s' : ' instr/req'}${tail}`)
+      } finally {
+        child.kill('SIGKILL')
+        rmSync(join(tmpdir(), `afw-ibench-${child.pid}.ndjson`), { force: true }) // local mode's log
       }
-      if (profile) {
-        printProfile(child.pid, outDir, perRequest[spec], requests)
-        rmSync(`/tmp/perf-${child.pid}.map`, { force: true })
-      }
-      const s = await stats(child)
-      const tail = s ? `  emitted ${s.emitted} sent ${s.sent} queued ${s.queued} dropped ${JSON.stringify(s.dropped)}` : ''
-      console.log(`${spec.padEnd(18)} ${perRequest[spec].map((x) => Math.round(x)).join(' ')}${native ? ' req/s' : ' instr/req'}${tail}`)
-    } finally {
-      child.kill('SIGKILL')
-      rmSync(join(tmpdir(), `afw-ibench-${child.pid}.ndjson`), { force: true }) // local mode's log
     }
   }
   ingest.server.close()
