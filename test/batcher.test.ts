@@ -9,7 +9,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import appFirewall from '../lib/index'
 import type { AppFirewallOptions, AppFirewallRequest } from '../lib/types'
-import { accountedFor, readEvents, sleep, startIngest, tempDir, waitFor } from './fixtures'
+import { accountedFor, localApp, readEvents, sleep, startIngest, tempDir, waitFor } from './fixtures'
+import type { LocalApp } from './fixtures'
 
 /** Collects TimeoutOverflowWarnings: Node's sign that a delay above 2^31-1 ms became 1 ms. */
 function overflowWarnings (t: Test): string[] {
@@ -23,18 +24,15 @@ function overflowWarnings (t: Test): string[] {
 }
 
 /** An app with `/` (one http_request event) and `/burst?n=` (n custom events from one request). */
-async function localApp (t: Test, opts: AppFirewallOptions = {}): Promise<{ app: FastifyInstance, file: string }> {
-  const file = join(tempDir(), 'events.ndjson')
-  const app = Fastify()
-  await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0, ...opts })
-  app.get('/', async () => 'ok')
-  app.get('/burst', async (request) => {
+async function burstApp (t: Test, opts: AppFirewallOptions = {}): Promise<LocalApp> {
+  const h = await localApp(t, opts)
+  h.app.get('/', async () => 'ok')
+  h.app.get('/burst', async (request) => {
     const n = Number((request.query as { n: string }).n)
     for (let i = 0; i < n; i++) request.appfirewall.record('test.burst', { i })
     return 'ok'
   })
-  t.teardown(() => app.close())
-  return { app, file }
+  return h
 }
 
 function balanced (app: FastifyInstance): boolean {
@@ -44,7 +42,7 @@ function balanced (app: FastifyInstance): boolean {
 
 t.test('local mode: flush(Infinity) waits for the queued events and resolves true (it resolved false after 1 ms)', async (t) => {
   const warnings = overflowWarnings(t)
-  const { app, file } = await localApp(t, { batchSize: 10, flushIntervalMs: 60_000 })
+  const { app, file } = await burstApp(t, { batchSize: 10, flushIntervalMs: 60_000 })
   for (let i = 0; i < 20; i++) await app.inject({ url: '/burst?n=25' })
   const queued = app.appfirewall.stats().queued
   t.ok(queued > 10, `${queued} events still queued when flush begins`)
@@ -59,7 +57,7 @@ t.test('local mode: flush(Infinity) waits for the queued events and resolves tru
 })
 
 t.test('local mode: an event recorded after app.close() is counted as dropped at shutdown (it stayed queued for ever)', async (t) => {
-  const { app, file } = await localApp(t, { flushIntervalMs: 60_000 })
+  const { app, file } = await burstApp(t, { flushIntervalMs: 60_000 })
   let late: (() => void) | undefined
   const recorded = new Promise<void>((resolve) => { late = resolve })
   app.get('/job', async (request) => {
@@ -87,7 +85,7 @@ t.test('local mode: an event recorded after app.close() is counted as dropped at
 
 t.test('local mode: a flushIntervalMs above 2^31-1 ms does not become a 1 ms timer', async (t) => {
   const warnings = overflowWarnings(t)
-  const { app, file } = await localApp(t, { flushIntervalMs: 2 ** 31 + 1000 })
+  const { app, file } = await burstApp(t, { flushIntervalMs: 2 ** 31 + 1000 })
   for (let i = 0; i < 3; i++) await app.inject({ url: '/' })
   await sleep(200)
   t.equal(readEvents(file).length, 0, 'nothing written: the interval is weeks away, not 1 ms')
@@ -97,7 +95,7 @@ t.test('local mode: a flushIntervalMs above 2^31-1 ms does not become a 1 ms tim
 
 t.test('local mode: a closeGraceMs above 2^31-1 ms lets app.close() write everything (it gave up after 1 ms)', async (t) => {
   const warnings = overflowWarnings(t)
-  const { app, file } = await localApp(t, { batchSize: 10, flushIntervalMs: 60_000, closeGraceMs: 2 ** 31 })
+  const { app, file } = await burstApp(t, { batchSize: 10, flushIntervalMs: 60_000, closeGraceMs: 2 ** 31 })
   for (let i = 0; i < 20; i++) await app.inject({ url: '/burst?n=25' })
   t.ok(app.appfirewall.stats().queued > 10, 'events still queued when close begins')
   await app.close()
@@ -109,7 +107,7 @@ t.test('local mode: a closeGraceMs above 2^31-1 ms lets app.close() write everyt
 })
 
 t.test('local mode: stats().batches counts each successful write (it stayed 0)', async (t) => {
-  const { app, file } = await localApp(t, { batchSize: 1000, flushIntervalMs: 60_000 })
+  const { app, file } = await burstApp(t, { batchSize: 1000, flushIntervalMs: 60_000 })
   for (let i = 0; i < 25; i++) await app.inject({ url: '/' })
   t.equal(await app.appfirewall.flush(5000), true)
   t.equal(app.appfirewall.stats().batches, 1, 'one append of 25 lines is one batch')
@@ -139,7 +137,7 @@ t.test('local mode: a failed write is not counted as a batch, and counts as a fa
 })
 
 t.test('the accounting identity holds after close in local mode, late events included', async (t) => {
-  const { app } = await localApp(t, { batchSize: 7, flushIntervalMs: 20 })
+  const { app } = await burstApp(t, { batchSize: 7, flushIntervalMs: 20 })
   const samples: boolean[] = []
   const stored: AppFirewallRequest[] = []
   app.get('/keep', async (request) => {

@@ -1,11 +1,10 @@
 import { test, type Test } from 'tap'
-import Fastify, { type FastifyInstance } from 'fastify'
-import { join } from 'node:path'
-import appFirewall from '../lib/index'
+import type { FastifyInstance } from 'fastify'
 import { RateLimiter } from '../lib/limit/limiter'
 import type { LimitBlockListener, LimitCount, LimitRule, LimitStore } from '../lib/limit/store'
 import type { AppFirewallOptions, LimitedInfo } from '../lib/types'
-import { logCapture, pluginLogs, readEvents, sleep, tempDir, waitFor } from './fixtures'
+import { localApp, pluginLogs, sleep, waitFor } from './fixtures'
+import type { LocalApp } from './fixtures'
 
 const SCANNER = '/.env'
 const DAY = 86_400_000
@@ -72,39 +71,21 @@ class SyncStore implements LimitStore {
   close (): void {}
 }
 
-interface Harness {
-  app: FastifyInstance
+interface Harness extends LocalApp {
   limited: Array<[string, LimitedInfo]>
-  logs: Array<Record<string, any>>
-  events: () => Promise<Array<Record<string, any>>>
 }
 
 /** A real app in local mode, enforcing a scanner limit of 3 per day, with one route. */
 async function build (t: Test, opts: AppFirewallOptions): Promise<Harness> {
-  const file = join(tempDir(), 'events.ndjson')
-  const { stream, lines } = logCapture()
-  const app = Fastify({ logger: { level: 'info', stream } })
   const limited: Array<[string, LimitedInfo]> = []
-  await app.register(appFirewall, {
-    mode: 'local',
-    localLogPath: file,
-    cloudflareRefreshMs: 0,
+  const h = await localApp(t, {
     enforceRateLimit: true,
     rateLimit: { scanner: { max: 3, windowMs: DAY } },
     onLimited: (ip, info) => { limited.push([ip, info]) },
     ...opts
   })
-  app.get('/ok', async () => 'ok')
-  t.teardown(() => app.close())
-  return {
-    app,
-    limited,
-    logs: lines,
-    events: async () => {
-      await app.appfirewall.flush(2000)
-      return readEvents(file)
-    }
-  }
+  h.app.get('/ok', async () => 'ok')
+  return { ...h, limited }
 }
 
 /** Status and Retry-After of one request; fails the test if the answer takes longer than `ms`. */

@@ -1,10 +1,10 @@
 import { test, type Test } from 'tap'
-import Fastify, { type FastifyInstance } from 'fastify'
-import { join } from 'node:path'
+import type { FastifyInstance } from 'fastify'
 import type Redis from 'ioredis'
-import appFirewall from '../lib/index'
+import type { RedisOptions } from 'ioredis'
 import type { AppFirewallOptions, LimitedInfo } from '../lib/types'
-import { readEvents, tempDir, client, deletePrefix, ready, RedisChild, SHARED_PORT, sleep, uniquePrefix, waitFor } from './fixtures'
+import { localApp, privateRedis, sharedRedis, sleep, waitFor } from './fixtures'
+import type { LocalApp, TestRedis } from './fixtures'
 
 const SCANNER = '/.env'
 const SCANNER_2 = '/wp-login.php'
@@ -12,45 +12,24 @@ const UNKNOWN = '/no/such/page'
 // A day-long window: a test run straddles a window boundary (midnight UTC) only by a rare accident.
 const DAY = 86_400_000
 
-interface Harness {
-  app: FastifyInstance
-  file: string
+interface Harness extends LocalApp {
   routeCalls: { ok: number, notFound: number }
-  events: () => Promise<Array<Record<string, any>>>
 }
 
 /** A real Fastify app in local mode with a small scanner limit, a route and a counted 404 handler. */
 async function build (t: Test, opts: AppFirewallOptions = {}): Promise<Harness> {
-  const file = join(tempDir(), 'events.ndjson')
-  const app = Fastify()
+  const h = await localApp(t, { enforceRateLimit: true, rateLimit: { scanner: { max: 3, windowMs: DAY } }, ...opts })
   const routeCalls = { ok: 0, notFound: 0 }
-  await app.register(appFirewall, {
-    mode: 'local',
-    localLogPath: file,
-    cloudflareRefreshMs: 0,
-    enforceRateLimit: true,
-    rateLimit: { scanner: { max: 3, windowMs: DAY } },
-    ...opts
-  })
-  app.get('/ok', async () => {
+  h.app.get('/ok', async () => {
     routeCalls.ok++
     return 'ok'
   })
-  app.setNotFoundHandler(async (_request, reply) => {
+  h.app.setNotFoundHandler(async (_request, reply) => {
     routeCalls.notFound++
     reply.code(404)
     return 'nope'
   })
-  t.teardown(() => app.close())
-  return {
-    app,
-    file,
-    routeCalls,
-    events: async () => {
-      await app.appfirewall.flush(2000)
-      return readEvents(file)
-    }
-  }
+  return { ...h, routeCalls }
 }
 
 async function get (app: FastifyInstance, url: string, ip: string, headers: Record<string, string> = {}): Promise<{ status: number, retryAfter: string | undefined }> {
@@ -203,6 +182,25 @@ async function subscribers (raw: Redis, prefix: string, n: number): Promise<void
   }
 }
 
+/**
+ * Two apps sharing the Redis of `redis`, each with a client of its own
+ * (`override` on top of the README's settings), once both listen for blocks.
+ */
+async function twoInstances (t: Test, redis: TestRedis, override?: RedisOptions): Promise<{ a: Harness, b: Harness, ca: Redis, cb: Redis }> {
+  const ca = redis.connect(override)
+  const cb = redis.connect(override)
+  await redis.ready()
+  const a = await build(t, { redis: ca, redisKeyPrefix: redis.prefix })
+  const b = await build(t, { redis: cb, redisKeyPrefix: redis.prefix })
+  await subscribers(redis.raw, redis.prefix, 2)
+  return { a, b, ca, cb }
+}
+
+/** Two scanner hits of `ip` on each app, `first` then `second`: neither passes the limit of 3 alone, together they do. */
+async function twoHitsOnEach (t: Test, first: FastifyInstance, second: FastifyInstance, ip: string): Promise<void> {
+  for (const app of [first, first, second, second]) t.equal((await get(app, SCANNER, ip)).status, 404)
+}
+
 /** Polls with an unclassified 404 (never counted) until it is refused, for at most `ms`. */
 async function refusedWithin (app: FastifyInstance, ip: string, ms: number): Promise<boolean> {
   const end = Date.now() + ms
@@ -214,27 +212,9 @@ async function refusedWithin (app: FastifyInstance, ip: string, ms: number): Pro
 }
 
 test('two instances sharing Redis: an IP blocked through one is refused by the other within 100 ms', async (t) => {
-  const prefix = uniquePrefix('enforce-share')
-  const ca = client(SHARED_PORT)
-  const cb = client(SHARED_PORT)
-  const raw = client(SHARED_PORT)
-  t.teardown(async () => {
-    await deletePrefix(raw, prefix)
-    ca.disconnect()
-    cb.disconnect()
-    raw.disconnect()
-  })
-  await Promise.all([ready(ca), ready(cb), ready(raw)])
-  const a = await build(t, { redis: ca, redisKeyPrefix: prefix })
-  const b = await build(t, { redis: cb, redisKeyPrefix: prefix })
-  await subscribers(raw, prefix, 2)
-
+  const { a, b, ca } = await twoInstances(t, sharedRedis(t, 'enforce-share'))
   const ip = '203.0.113.77'
-  // Two hits on each: neither instance alone passes the limit of 3, together they do.
-  t.equal((await get(b.app, SCANNER, ip)).status, 404)
-  t.equal((await get(b.app, SCANNER, ip)).status, 404)
-  t.equal((await get(a.app, SCANNER, ip)).status, 404)
-  t.equal((await get(a.app, SCANNER, ip)).status, 404)
+  await twoHitsOnEach(t, b.app, a.app, ip)
   t.ok(await refusedWithin(a.app, ip, 2000), 'the instance whose hit passed the shared limit refuses the IP')
   t.ok(await refusedWithin(b.app, ip, 100), 'the other instance refuses it within 100 ms')
   t.equal((await get(b.app, SCANNER, '203.0.113.78')).status, 404, 'other IPs are served')
@@ -242,28 +222,11 @@ test('two instances sharing Redis: an IP blocked through one is refused by the o
 })
 
 test('with Redis stopped or hanging, requests are served, never refused because of Redis, counted locally, and sharing recovers', async (t) => {
-  const server = new RedisChild()
-  await server.start()
-  const prefix = uniquePrefix('enforce-outage')
+  const redis = await privateRedis(t, 'enforce-outage')
+  const sleeper = redis.connect({ commandTimeout: undefined })
   // The settings the README recommends, except commandTimeout: a hanging
   // Redis must not hold requests even when the user did not set one.
-  const ca = client(server.port, { commandTimeout: undefined })
-  const cb = client(server.port, { commandTimeout: undefined })
-  const sleeper = client(server.port, { commandTimeout: undefined })
-  const raw = client(server.port)
-  // These clients see the outage too: listening keeps ioredis from printing each reconnect error.
-  for (const c of [ca, cb, sleeper, raw]) c.on('error', () => {})
-  t.teardown(async () => {
-    ca.disconnect()
-    cb.disconnect()
-    sleeper.disconnect()
-    raw.disconnect()
-    await server.stop()
-  })
-  await Promise.all([ready(ca), ready(cb), ready(sleeper), ready(raw)])
-  const a = await build(t, { redis: ca, redisKeyPrefix: prefix })
-  const b = await build(t, { redis: cb, redisKeyPrefix: prefix })
-  await subscribers(raw, prefix, 2)
+  const { a, b, ca, cb } = await twoInstances(t, redis, { commandTimeout: undefined })
 
   // Hanging: DEBUG SLEEP stalls the whole server.
   let awake = false
@@ -279,7 +242,7 @@ test('with Redis stopped or hanging, requests are served, never refused because 
   await sleeping
 
   // Stopped: the server is gone.
-  await server.stop()
+  await redis.server.stop()
   await waitFor(() => ca.status !== 'ready' && cb.status !== 'ready', 5000, 'clients to notice the outage')
   const downIp = '203.0.113.91'
   const down: number[] = []
@@ -289,14 +252,11 @@ test('with Redis stopped or hanging, requests are served, never refused because 
   t.ok(down.slice(6).every((s) => s === 200), 'never 429 or 500 because of Redis')
 
   // Back: counts are shared again.
-  await server.start()
-  await Promise.all([ready(ca), ready(cb), ready(raw)])
-  await subscribers(raw, prefix, 2)
+  await redis.server.start()
+  await redis.ready()
+  await subscribers(redis.raw, redis.prefix, 2)
   const backIp = '203.0.113.92'
-  t.equal((await get(a.app, SCANNER, backIp)).status, 404)
-  t.equal((await get(a.app, SCANNER, backIp)).status, 404)
-  t.equal((await get(b.app, SCANNER, backIp)).status, 404)
-  t.equal((await get(b.app, SCANNER, backIp)).status, 404)
+  await twoHitsOnEach(t, a.app, b.app, backIp)
   t.ok(await refusedWithin(b.app, backIp, 2000), 'the shared limit blocks again')
   t.ok(await refusedWithin(a.app, backIp, 2000), 'on both instances')
 })

@@ -1,16 +1,7 @@
-import { test, type Test } from 'tap'
+import { test } from 'tap'
 import Fastify from 'fastify'
-import { join } from 'node:path'
 import appFirewall, { record } from '../lib/index'
-import { readEvents, tempDir, sleep } from './fixtures'
-
-async function localApp (t: Test) {
-  const file = join(tempDir(), 'events.ndjson')
-  const app = Fastify()
-  await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0 })
-  t.teardown(() => app.close())
-  return { app, file }
-}
+import { localApp, readEvents, sleep } from './fixtures'
 
 function customs (file: string) {
   return readEvents(file).filter((e) => e.type === 'custom')
@@ -172,9 +163,7 @@ test('record() in off mode does nothing, and request.appfirewall is still there'
 })
 
 test('asyncContext: false keeps request.appfirewall.record and turns the module-level record() into a no-op', async (t) => {
-  const file = join(tempDir(), 'events.ndjson')
-  const app = Fastify()
-  await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0, asyncContext: false })
+  const { app, file } = await localApp(t, { asyncContext: false })
   app.post('/x', async (request) => {
     request.appfirewall.record('kept', { a: 1 })
     record('not-bound')

@@ -1,10 +1,10 @@
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import { RateLimiter } from '../lib/limit/limiter'
 import { RedisStore } from '../lib/limit/redis-store'
 import type { LimitCount, LimitRule } from '../lib/limit/store'
 import type { LimitedInfo, RedisLike } from '../lib/types'
 import type Redis from 'ioredis'
-import { client, deletePrefix, ready, RedisChild, SHARED_PORT, sleep, uniquePrefix, waitFor } from './fixtures'
+import { privateRedis, sharedRedis, sleep, waitFor } from './fixtures'
 
 // Day-long windows: a test run straddles a window boundary (midnight UTC) only by a rare accident.
 const DAY = 86_400_000
@@ -15,8 +15,9 @@ function quietLog (): { warn: (o: object, m: string) => void, info: (o: object, 
   return { warn: (_o, m) => { warns.push(m) }, info: (_o, m) => { infos.push(m) }, warns, infos }
 }
 
-function limiter (redis: Redis, prefix: string, opts: { max?: number, onLimited?: (ip: string, info: LimitedInfo) => void, log?: ReturnType<typeof quietLog> } = {}): RateLimiter {
-  return new RateLimiter({
+/** A limiter counting through `redis` under `prefix`, closed when `t` ends. */
+function limiter (t: Test, redis: Redis, prefix: string, opts: { max?: number, onLimited?: (ip: string, info: LimitedInfo) => void, log?: ReturnType<typeof quietLog> } = {}): RateLimiter {
+  const rl = new RateLimiter({
     rules: { scanner: { max: opts.max ?? 10, windowMs: DAY } },
     maxTrackedIps: 1000,
     enforce: true,
@@ -24,6 +25,8 @@ function limiter (redis: Redis, prefix: string, opts: { max?: number, onLimited?
     store: new RedisStore({ client: redis, prefix }),
     log: opts.log ?? quietLog()
   })
+  t.teardown(async () => { await rl.close() })
+  return rl
 }
 
 async function subscribed (rl: RateLimiter): Promise<void> {
@@ -35,23 +38,12 @@ async function settled (rl: RateLimiter): Promise<void> {
 }
 
 test('two limiters sharing Redis add up their counts and a block through one reaches the other within 100 ms', async (t) => {
-  const prefix = uniquePrefix('share')
-  const ca = client(SHARED_PORT)
-  const cb = client(SHARED_PORT)
-  const raw = client(SHARED_PORT)
+  const { prefix, connect, ready } = sharedRedis(t, 'share')
   const callsA: LimitedInfo[] = []
   const callsB: LimitedInfo[] = []
-  const a = limiter(ca, prefix, { onLimited: (_ip, info) => { callsA.push(info) } })
-  const b = limiter(cb, prefix, { onLimited: (_ip, info) => { callsB.push(info) } })
-  t.teardown(async () => {
-    await a.close()
-    await b.close()
-    await deletePrefix(raw, prefix)
-    ca.disconnect()
-    cb.disconnect()
-    raw.disconnect()
-  })
-  await Promise.all([ready(ca), ready(cb), ready(raw), subscribed(a), subscribed(b)])
+  const a = limiter(t, connect(), prefix, { onLimited: (_ip, info) => { callsA.push(info) } })
+  const b = limiter(t, connect(), prefix, { onLimited: (_ip, info) => { callsB.push(info) } })
+  await Promise.all([ready(), subscribed(a), subscribed(b)])
 
   const ip = '198.51.100.20'
   for (let i = 0; i < 6; i++) t.equal(b.hit(ip, ip, 'scanner', Date.now()), 0)
@@ -70,21 +62,11 @@ test('two limiters sharing Redis add up their counts and a block through one rea
 })
 
 test('the hit script counts atomically under concurrency, expires its keys and uses the prefix', async (t) => {
-  const prefix = uniquePrefix('atomic')
-  const ca = client(SHARED_PORT)
-  const cb = client(SHARED_PORT)
-  const raw = client(SHARED_PORT)
-  const a = limiter(ca, prefix, { max: 1000 })
-  const b = limiter(cb, prefix, { max: 1000 })
-  t.teardown(async () => {
-    await a.close()
-    await b.close()
-    await deletePrefix(raw, prefix)
-    ca.disconnect()
-    cb.disconnect()
-    raw.disconnect()
-  })
-  await Promise.all([ready(ca), ready(cb), ready(raw)])
+  const { prefix, raw, connect, ready } = sharedRedis(t, 'atomic')
+  const ca = connect()
+  const a = limiter(t, ca, prefix, { max: 1000 })
+  const b = limiter(t, connect(), prefix, { max: 1000 })
+  await ready()
 
   const key = '2001:db8:5:6::/64'
   for (let i = 0; i < 100; i++) {
@@ -103,8 +85,7 @@ test('the hit script counts atomically under concurrency, expires its keys and u
   t.equal(a.stats().shared?.skipped, 0)
 
   // Pass the limit: the block key expires with the window.
-  const small = limiter(ca, prefix, { max: 1 })
-  t.teardown(async () => { await small.close() })
+  const small = limiter(t, ca, prefix, { max: 1 })
   small.hit('192.0.2.9', '192.0.2.9', 'scanner', Date.now())
   small.hit('192.0.2.9', '192.0.2.9', 'scanner', Date.now())
   await settled(small)
@@ -113,24 +94,13 @@ test('the hit script counts atomically under concurrency, expires its keys and u
 })
 
 test('with Redis stopped, hits are counted locally without errors, and sharing resumes when Redis returns', async (t) => {
-  const server = new RedisChild()
-  await server.start()
-  const prefix = uniquePrefix('stopped')
-  const ca = client(server.port)
-  const cb = client(server.port)
-  // The test's clients see the outage too: listening keeps ioredis from printing each reconnect error.
-  for (const c of [ca, cb]) c.on('error', () => {})
+  const { server, prefix, connect, ready } = await privateRedis(t, 'stopped')
+  const ca = connect()
+  const cb = connect()
   const log = quietLog()
-  const a = limiter(ca, prefix, { log })
-  const b = limiter(cb, prefix)
-  t.teardown(async () => {
-    await a.close()
-    await b.close()
-    ca.disconnect()
-    cb.disconnect()
-    await server.stop()
-  })
-  await Promise.all([ready(ca), ready(cb), subscribed(a), subscribed(b)])
+  const a = limiter(t, ca, prefix, { log })
+  const b = limiter(t, cb, prefix)
+  await Promise.all([ready(), subscribed(a), subscribed(b)])
 
   await server.stop()
   await waitFor(() => ca.status !== 'ready' && cb.status !== 'ready', 5000, 'clients to notice the outage')
@@ -142,7 +112,7 @@ test('with Redis stopped, hits are counted locally without errors, and sharing r
   t.equal(log.warns.length, 1, 'the outage is reported once')
 
   await server.start()
-  await Promise.all([ready(ca), ready(cb)])
+  await ready()
   await Promise.all([subscribed(a), subscribed(b)])
   const ip2 = '203.0.113.51'
   for (let i = 0; i < 6; i++) a.hit(ip2, ip2, 'scanner', Date.now())
@@ -155,22 +125,13 @@ test('with Redis stopped, hits are counted locally without errors, and sharing r
 })
 
 test('a hanging Redis never holds a hit and the calls pending on it stay bounded', async (t) => {
-  const server = new RedisChild()
-  await server.start()
-  const prefix = uniquePrefix('hang')
+  const { prefix, connect, ready } = await privateRedis(t, 'hang')
   // Neither client has a commandTimeout: the store itself must bound what piles up.
-  const patient = client(server.port, { commandTimeout: undefined })
-  const sleeper = client(server.port, { commandTimeout: undefined })
-  for (const c of [patient, sleeper]) c.on('error', () => {})
+  const patient = connect({ commandTimeout: undefined })
+  const sleeper = connect({ commandTimeout: undefined })
   const log = quietLog()
-  const a = limiter(patient, prefix, { log })
-  t.teardown(async () => {
-    await a.close()
-    sleeper.disconnect()
-    patient.disconnect()
-    await server.stop()
-  })
-  await Promise.all([ready(sleeper), ready(patient), subscribed(a)])
+  const a = limiter(t, patient, prefix, { log })
+  await Promise.all([ready(), subscribed(a)])
 
   let slept = false
   // DEBUG SLEEP blocks the whole server until it returns.
@@ -198,10 +159,9 @@ test('a hanging Redis never holds a hit and the calls pending on it stay bounded
 })
 
 test('a client without defineCommand is driven with plain EVAL, and one that throws counts as an outage', async (t) => {
-  const prefix = uniquePrefix('eval')
-  const real = client(SHARED_PORT)
-  const raw = client(SHARED_PORT)
-  await Promise.all([ready(real), ready(raw)])
+  const { prefix, raw, connect, ready } = sharedRedis(t, 'eval')
+  const real = connect()
+  await ready()
   // A minimal client: only what RedisLike promises, backed by a real connection.
   const plain = {
     get status () { return real.status },
@@ -219,9 +179,6 @@ test('a client without defineCommand is driven with plain EVAL, and one that thr
   t.teardown(async () => {
     await rl.close()
     await rl2.close()
-    await deletePrefix(raw, prefix)
-    real.disconnect()
-    raw.disconnect()
   })
   rl.hit('192.0.2.30', '192.0.2.30', 'scanner', Date.now())
   await settled(rl)
@@ -236,21 +193,14 @@ test('a client without defineCommand is driven with plain EVAL, and one that thr
 })
 
 test('the Redis store answers incr with the shared count, the block left and whether this call started it', async (t) => {
-  const prefix = uniquePrefix('contract')
-  const ca = client(SHARED_PORT)
-  const cb = client(SHARED_PORT)
-  const raw = client(SHARED_PORT)
-  const a = new RedisStore({ client: ca, prefix })
-  const b = new RedisStore({ client: cb, prefix })
-  t.teardown(async () => {
+  const { prefix, connect, ready } = sharedRedis(t, 'contract')
+  const a = new RedisStore({ client: connect(), prefix })
+  const b = new RedisStore({ client: connect(), prefix })
+  t.teardown(() => {
     a.close()
     b.close()
-    await deletePrefix(raw, prefix)
-    ca.disconnect()
-    cb.disconnect()
-    raw.disconnect()
   })
-  await Promise.all([ready(ca), ready(cb), ready(raw)])
+  await ready()
   const heardA: Array<[string, number]> = []
   const heardB: Array<[string, number]> = []
   a.subscribe((key, ms) => { heardA.push([key, ms]) })

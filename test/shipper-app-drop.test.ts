@@ -3,7 +3,7 @@
 // app without the plugin, stats() adds up after every response, the breaker
 // stays closed, and each refusal is logged once.
 import t from 'tap'
-import { rig, settled, warnings } from './fixtures/app-rig'
+import { rig, settled, warnings } from './fixtures'
 
 t.test('app: every event of every response arrives once and decodes to the wire schema', async (t) => {
   const r = await rig(t, () => undefined)

@@ -4,8 +4,7 @@
 // closed -> open -> half_open -> closed. (test/shipper-faults.test.ts has the
 // same rows against the ship-mode sink alone, with finer checks on timing.)
 import t from 'tap'
-import { rig, retryableRow, settled } from './fixtures/app-rig'
-import { startIngest, refusedPort, waitFor } from './fixtures'
+import { refusedPort, retryableRow, rig, settled, startIngest, waitFor } from './fixtures'
 
 // Rows are independent (own ingest, own app) and mostly wait on timers:
 // run them side by side.

@@ -4,8 +4,7 @@
 // before close reach the ingest.
 import t from 'tap'
 import { join } from 'node:path'
-import { runChild } from './fixtures/child'
-import { startIngest, refusedPort } from './fixtures'
+import { refusedPort, runChild, startIngest } from './fixtures'
 
 const SHIPPER_CHILD = join(__dirname, 'fixtures', 'shipper-child.ts')
 const APP_CHILD = join(__dirname, 'fixtures', 'app-child.ts')

@@ -1,15 +1,20 @@
 import t from 'tap'
 import Fastify from 'fastify'
 import appFirewall from '../lib/index'
-import { makeShipper, numbers } from './fixtures/shipper-harness'
-import { startIngest, refusedPort, accountedFor, waitFor } from './fixtures'
+import { accountedFor, healthy, makeShipper, numbers, refusedPort, shipTo, startIngest, waitFor } from './fixtures'
+import type { Harness } from './fixtures'
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i)
 
+/** Pushes ten events, waits for the breaker (threshold 1) to open on them, then pushes five more. */
+async function fifteenPastAnOpenBreaker (h: Harness): Promise<void> {
+  h.pushEvents(10)
+  await waitFor(() => h.counters.breaker === 'open', 5000, 'breaker open')
+  h.pushEvents(5)
+}
+
 t.test('close sends everything queued to a healthy ingest', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { batchSize: 100, flushIntervalMs: 600000 })
+  const { ingest, h } = await shipTo(t, healthy, { batchSize: 100, flushIntervalMs: 600000 })
   h.pushEvents(1234)
   await h.sink.close(5000)
   t.same(numbers(ingest.lines()), range(1234))
@@ -35,9 +40,7 @@ t.test('close with a dead ingest returns within the grace period, never rejects,
 })
 
 t.test('close with a black-holed ingest aborts the hung POST within the grace period', async (t) => {
-  const ingest = await startIngest(() => ({ hang: true }))
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { requestTimeoutMs: 5000 })
+  const { ingest, h } = await shipTo(t, () => ({ hang: true }), { requestTimeoutMs: 5000 })
   h.pushEvents(10)
   await ingest.waitForRequests(1, 5000)
   const started = Date.now()
@@ -52,12 +55,8 @@ t.test('close with a black-holed ingest aborts the hung POST within the grace pe
 })
 
 t.test('close while the breaker is open gives up after the grace period', async (t) => {
-  const ingest = await startIngest(() => ({ status: 503 }))
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { breakerThreshold: 1, breakerCooldownMs: 60000, retryDeadlineMs: 120000 })
-  h.pushEvents(10)
-  await waitFor(() => h.counters.breaker === 'open', 5000, 'breaker open')
-  h.pushEvents(5)
+  const { h } = await shipTo(t, () => ({ status: 503 }), { breakerThreshold: 1, breakerCooldownMs: 60000, retryDeadlineMs: 120000 })
+  await fifteenPastAnOpenBreaker(h)
   await h.sink.close(300)
   const s = h.stats()
   t.equal(s.emitted, 15)
@@ -66,9 +65,7 @@ t.test('close while the breaker is open gives up after the grace period', async 
 })
 
 t.test('close is idempotent and a second call waits for the same shutdown', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url)
+  const { h } = await shipTo(t, healthy)
   h.pushEvents(3)
   const a = h.sink.close(5000)
   const b = h.sink.close(5000)
@@ -125,12 +122,8 @@ t.test('app.close() with a healthy ingest sends everything queued', async (t) =>
 })
 
 t.test('close probes an open breaker at once instead of waiting out its cooldown', async (t) => {
-  const ingest = await startIngest((req) => req.index === 0 ? { status: 503 } : undefined)
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { breakerThreshold: 1, breakerCooldownMs: 600000, retryDeadlineMs: 600000 })
-  h.pushEvents(10)
-  await waitFor(() => h.counters.breaker === 'open', 5000, 'breaker open')
-  h.pushEvents(5)
+  const { ingest, h } = await shipTo(t, (req) => req.index === 0 ? { status: 503 } : undefined, { breakerThreshold: 1, breakerCooldownMs: 600000, retryDeadlineMs: 600000 })
+  await fifteenPastAnOpenBreaker(h)
   await h.sink.close(3000)
   t.same(numbers(ingest.lines()), range(15), 'the recovered ingest got everything')
   t.equal(h.stats().breaker, 'closed')
@@ -138,9 +131,7 @@ t.test('close probes an open breaker at once instead of waiting out its cooldown
 })
 
 t.test('close still honours a Retry-After hold', async (t) => {
-  const ingest = await startIngest((req) => req.index === 0 ? { status: 429, headers: { 'retry-after': '60' } } : undefined)
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { retryDeadlineMs: 600000 })
+  const { ingest, h } = await shipTo(t, (req) => req.index === 0 ? { status: 429, headers: { 'retry-after': '60' } } : undefined, { retryDeadlineMs: 600000 })
   h.pushEvents(4)
   await ingest.waitForRequests(1, 5000)
   await waitFor(() => h.stats().failures === 1, 5000)
@@ -150,9 +141,7 @@ t.test('close still honours a Retry-After hold', async (t) => {
 })
 
 t.test('close counts a split batch by what happened: the half the ingest took as sent, the hung half as shutdown', async (t) => {
-  const ingest = await startIngest((req) => req.index === 0 ? { status: 413 } : req.index === 1 ? undefined : { hang: true })
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { batchSize: 10, requestTimeoutMs: 5000 })
+  const { ingest, h } = await shipTo(t, (req) => req.index === 0 ? { status: 413 } : req.index === 1 ? undefined : { hang: true }, { batchSize: 10, requestTimeoutMs: 5000 })
   h.pushEvents(10)
   await ingest.waitForRequests(3, 5000)
   const started = Date.now()

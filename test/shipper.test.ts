@@ -4,16 +4,12 @@ import { join } from 'node:path'
 import { classifyStatus, HttpExporter } from '../lib/ship/http-exporter'
 import { Counters } from '../lib/counters'
 import { USER_AGENT, VERSION } from '../lib/version'
-import { makeShipper, numbers } from './fixtures/shipper-harness'
-import { startIngest, accountedFor, sleep } from './fixtures'
+import { accountedFor, healthy, makeShipper, numbers, shipTo, sleep, startIngest } from './fixtures'
 
 const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i)
 
 t.test('sends every pushed event exactly once, in order, in batches of at most batchSize', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { batchSize: 100, flushIntervalMs: 30 })
-  t.teardown(() => h.sink.close(0))
+  const { ingest, h } = await shipTo(t, healthy, { batchSize: 100, flushIntervalMs: 30 })
 
   // Pushed in bursts while batches are already in flight.
   for (let burst = 0; burst < 9; burst++) {
@@ -61,10 +57,7 @@ t.test('reads the version for the user agent from package.json', async (t) => {
 })
 
 t.test('sends a full batch at once, without waiting for the interval', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { batchSize: 10, flushIntervalMs: 600000 })
-  t.teardown(() => h.sink.close(0))
+  const { ingest, h } = await shipTo(t, healthy, { batchSize: 10, flushIntervalMs: 600000 })
   h.pushEvents(25)
   // With a 10-minute interval, only the batch-size trigger can deliver these.
   await ingest.waitForLines(20, 5000)
@@ -74,20 +67,14 @@ t.test('sends a full batch at once, without waiting for the interval', async (t)
 })
 
 t.test('sends a partial batch when the flush interval fires', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { batchSize: 500, flushIntervalMs: 40 })
-  t.teardown(() => h.sink.close(0))
+  const { ingest, h } = await shipTo(t, healthy, { batchSize: 500, flushIntervalMs: 40 })
   h.pushEvents(3)
   await ingest.waitForLines(3, 5000)
   t.same(numbers(ingest.lines()), [0, 1, 2])
 })
 
 t.test('reuses one keep-alive connection for successive batches', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { batchSize: 5 })
-  t.teardown(() => h.sink.close(0))
+  const { ingest, h } = await shipTo(t, healthy, { batchSize: 5 })
   for (let i = 0; i < 4; i++) {
     h.pushEvents(5)
     await ingest.waitForLines(5 * (i + 1), 5000)
@@ -96,10 +83,7 @@ t.test('reuses one keep-alive connection for successive batches', async (t) => {
 })
 
 t.test('drops the oldest events when the queue is full, counts them as overflow and warns once', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { queueSize: 10, batchSize: 100, flushIntervalMs: 600000 })
-  t.teardown(() => h.sink.close(0))
+  const { ingest, h } = await shipTo(t, healthy, { queueSize: 10, batchSize: 100, flushIntervalMs: 600000 })
   h.pushEvents(25)
   h.pushEvents(25)
   const s = h.stats()
@@ -113,19 +97,13 @@ t.test('drops the oldest events when the queue is full, counts them as overflow 
 })
 
 t.test('flush resolves true at once when nothing is queued', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url)
-  t.teardown(() => h.sink.close(0))
+  const { ingest, h } = await shipTo(t, healthy)
   t.equal(await h.sink.flush(), true)
   t.equal(ingest.requests.length, 0, 'no empty batch is posted')
 })
 
 t.test('flush resolves false, never rejects, when the ingest does not answer in time', async (t) => {
-  const ingest = await startIngest(() => ({ hang: true }))
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { requestTimeoutMs: 5000 })
-  t.teardown(() => h.sink.close(0))
+  const { h } = await shipTo(t, () => ({ hang: true }), { requestTimeoutMs: 5000 })
   h.pushEvents(4)
   t.equal(await h.sink.flush(150), false)
   const s = h.stats()
@@ -134,10 +112,7 @@ t.test('flush resolves false, never rejects, when the ingest does not answer in 
 })
 
 t.test('flush waits only for what was pushed before it', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { batchSize: 50, flushIntervalMs: 600000 })
-  t.teardown(() => h.sink.close(0))
+  const { ingest, h } = await shipTo(t, healthy, { batchSize: 50, flushIntervalMs: 600000 })
   h.pushEvents(120)
   const done = h.sink.flush(5000)
   h.pushEvents(10)
@@ -147,9 +122,7 @@ t.test('flush waits only for what was pushed before it', async (t) => {
 })
 
 t.test('counts events pushed after close as dropped at shutdown', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url)
+  const { h } = await shipTo(t, healthy)
   h.pushEvents(2)
   await h.sink.close(1000)
   h.pushEvents(3)
@@ -185,20 +158,15 @@ t.test('classifies ingest answers by the OTLP/HTTP response classes', async (t) 
 })
 
 t.test('a logger that throws does not stop shipping', async (t) => {
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
   const log = { warn: () => { throw new Error('logger down') }, info: () => {} }
-  const h = makeShipper(ingest.url, { queueSize: 5, batchSize: 100, flushIntervalMs: 600000, log })
-  t.teardown(() => h.sink.close(0))
+  const { ingest, h } = await shipTo(t, healthy, { queueSize: 5, batchSize: 100, flushIntervalMs: 600000, log })
   t.doesNotThrow(() => h.pushEvents(12), 'the overflow warning throws inside the logger only')
   t.equal(await h.sink.flush(5000), true)
   t.same(numbers(ingest.lines()), range(5, 7))
 })
 
 t.test('flush(Infinity) waits for the events instead of timing out at once', async (t) => {
-  const ingest = await startIngest(() => ({ hang: true }))
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { requestTimeoutMs: 60000 })
+  const { ingest, h } = await shipTo(t, () => ({ hang: true }), { requestTimeoutMs: 60000 })
   h.pushEvents(3)
   let settled: boolean | undefined
   const done = h.sink.flush(Infinity).then((ok) => { settled = ok })
@@ -212,10 +180,7 @@ t.test('flush(Infinity) waits for the events instead of timing out at once', asy
 })
 
 t.test('keeps one POST in flight: the next batch leaves only after the previous answer', async (t) => {
-  const ingest = await startIngest(() => ({ delayMs: 30 }))
-  t.teardown(() => ingest.close())
-  const h = makeShipper(ingest.url, { batchSize: 10 })
-  t.teardown(() => h.sink.close(0))
+  const { ingest, h } = await shipTo(t, () => ({ delayMs: 30 }), { batchSize: 10 })
   h.pushEvents(60)
   t.equal(await h.sink.flush(5000), true)
   t.equal(ingest.requests.length, 6)
