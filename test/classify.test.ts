@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { connect } from 'node:net'
 import Fastify from 'fastify'
 import { classifyPath, classifyPathVerdict, type PathVerdict } from '../lib/classify/classify'
-import { normalizePath, MAX_EXAMINED } from '../lib/classify/normalize-path'
+import { normalizePath } from '../lib/classify/normalize-path'
+import { MAX_EXAMINED } from '../lib/classify/limits'
 import { families } from '../lib/classify/patterns'
 
 const corpusDir = join(__dirname, 'fixtures', 'corpus')
@@ -340,6 +341,24 @@ t.test('verdicts are shared frozen objects, one per outcome', async (t) => {
   t.equal(classifyPathVerdict('/about'), classifyPathVerdict('/pricing'))
   const unknown: PathVerdict = classifyPathVerdict('/about')
   t.same(unknown, { classification: 'unknown', rule: undefined })
+})
+
+t.test('a verdict does not depend on the paths classified before it', async (t) => {
+  // Ordinary, decoded, carefully split, query-bearing and capped inputs: each
+  // one leaves the reused working memory in a different state.
+  const paths = [
+    '/about', '/.env', '/%2e%2e/%2e%2e/etc/passwd', '/a/b/c/d/e/f', '/wp-login.php;x=1', '/index.php?s=/index/\\think',
+    '/%EF%BC%8Eenv', '/x?' + '%2525'.repeat(200), '/' + 'a/'.repeat(300) + 'b', '/.well-known/../.env', '/favicon.ico',
+    '/%F0%9F%98%80/x.php', '/tags/.env', '/p%3Fa=../../etc/passwd', '/a\\b\\.git\\config', '/'
+  ]
+  const alone = paths.map((p) => {
+    classifyPathVerdict('/' + '%c0%ae/'.repeat(80) + 'x') // something else first, every time
+    return classifyPathVerdict(p)
+  })
+  t.same(paths.map((p) => classifyPathVerdict(p)), alone, 'in order')
+  t.same([...paths].reverse().map((p) => classifyPathVerdict(p)).reverse(), alone, 'in reverse order')
+  const normalized = paths.map((p) => normalizePath(p))
+  t.same([...paths].reverse().map((p) => normalizePath(p)).reverse(), normalized, 'the normaliser, in reverse order')
 })
 
 // ---------------------------------------------------------------------------

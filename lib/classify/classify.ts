@@ -2,11 +2,11 @@
 // the family that fired (`rule`). Pure: a string in, a shared frozen verdict
 // out; no clock, no I/O, no allocation beyond the path segments.
 //
-// The pattern library (lib/classify/patterns.ts) is compiled once, at module load, into
-// three literal-matching automata (Aho-Corasick turned into a dense DFA): one
-// over the normalised path, one over the file name, one over the query. Each
-// scan reads every character once and never backtracks, so the cost is linear
-// in the (capped) input whatever it contains.
+// The pattern library (lib/classify/patterns.ts) is compiled on first use into
+// three literal automata (lib/classify/literal-automaton.ts): one over the
+// normalised path, one over the file name, one over the query. Each scan reads
+// every character once and never backtracks, so the cost is linear in the
+// (capped) input whatever it contains.
 
 import type { Classification } from '../types'
 import { FST_APPFIREWALL_PATTERN_LIBRARY } from '../errors'
@@ -14,181 +14,13 @@ import {
   families, nameTags, pathTags, queryTags, allowedDotSegments, vcsDotPrefixes
 } from './patterns'
 import { createNormalizedPath, normalizeInto, type NormalizedPath } from './normalize-path'
+import { createScanHits, LiteralAutomaton, type Pattern, type ScanHits } from './literal-automaton'
 
 export interface PathVerdict {
   readonly classification: Classification
   /** The pattern family that made it a scanner; undefined otherwise. */
   readonly rule: string | undefined
 }
-
-// ---------------------------------------------------------------------------
-// Literal automaton
-
-const OTHER = 0
-const START = 1
-const END = 2
-
-interface Pattern {
-  readonly text: string
-  readonly group: 0 | 1 | 2 // 0 strong family bit, 1 weak family bit, 2 tag bit
-  readonly bit: number
-}
-
-/**
- * Dense DFA matching many literals at once. `^` at the start of a pattern and
- * `$` at its end are anchors, fed as their own symbols by the scanner.
- */
-class LiteralAutomaton {
-  private readonly ascii = new Uint8Array(128)
-  private readonly wide = new Map<number, number>()
-  private readonly width: number
-  private readonly delta: Uint16Array | Uint32Array
-  readonly strong: Int32Array
-  readonly weak: Int32Array
-  readonly tags: Int32Array
-  /** 1 where a state has any output: the scan reads three masks only there. */
-  private readonly any: Uint8Array
-
-  constructor (patterns: readonly Pattern[]) {
-    let classes = 3
-    const symbols: number[][] = []
-    for (const p of patterns) {
-      let text = p.text
-      const seq: number[] = []
-      if (text.startsWith('^')) {
-        seq.push(START)
-        text = text.slice(1)
-      }
-      const anchoredEnd = text.length > 0 && text.endsWith('$')
-      if (anchoredEnd) text = text.slice(0, -1)
-      for (let i = 0; i < text.length; i++) {
-        const c = text.charCodeAt(i)
-        let k = c < 128 ? this.ascii[c] as number : this.wide.get(c) ?? 0
-        if (k === 0) {
-          k = classes++
-          if (c < 128) this.ascii[c] = k
-          else this.wide.set(c, k)
-        }
-        seq.push(k)
-      }
-      if (anchoredEnd) seq.push(END)
-      symbols.push(seq)
-    }
-    if (classes > 256) throw new FST_APPFIREWALL_PATTERN_LIBRARY('more than 253 distinct characters in one automaton')
-    this.width = classes
-
-    // Trie: one Map from (node, symbol) to child, plus first-child and
-    // next-sibling lists for the breadth-first pass (no object per node).
-    const edge = new Map<number, number>()
-    const firstChild: number[] = [-1]
-    const nextSibling: number[] = [-1]
-    const symbolOf: number[] = [0]
-    const outStrong: number[] = [0]
-    const outWeak: number[] = [0]
-    const outTags: number[] = [0]
-    for (let i = 0; i < patterns.length; i++) {
-      const seq = symbols[i] as number[]
-      const p = patterns[i] as Pattern
-      let node = 0
-      for (const k of seq) {
-        let next = edge.get(node * 256 + k)
-        if (next === undefined) {
-          next = firstChild.length
-          edge.set(node * 256 + k, next)
-          firstChild.push(-1)
-          nextSibling.push(firstChild[node] as number)
-          firstChild[node] = next
-          symbolOf.push(k)
-          outStrong.push(0)
-          outWeak.push(0)
-          outTags.push(0)
-        }
-        node = next
-      }
-      if (p.group === 0) outStrong[node] = (outStrong[node] as number) | p.bit
-      else if (p.group === 1) outWeak[node] = (outWeak[node] as number) | p.bit
-      else outTags[node] = (outTags[node] as number) | p.bit
-    }
-
-    // Failure links folded into a full transition table, breadth first so
-    // that a node's failure target is complete before the node is.
-    const n = firstChild.length
-    const w = classes
-    const delta = n < 0x10000 ? new Uint16Array(n * w) : new Uint32Array(n * w)
-    const fail = new Int32Array(n)
-    const queue = new Int32Array(n)
-    let head = 0
-    let tail = 0
-    for (let v = firstChild[0] as number; v !== -1; v = nextSibling[v] as number) {
-      delta[symbolOf[v] as number] = v
-      queue[tail++] = v
-    }
-    while (head < tail) {
-      const u = queue[head++] as number
-      const f = fail[u] as number
-      outStrong[u] = (outStrong[u] as number) | (outStrong[f] as number)
-      outWeak[u] = (outWeak[u] as number) | (outWeak[f] as number)
-      outTags[u] = (outTags[u] as number) | (outTags[f] as number)
-      // A node goes where its failure target goes, except along its own edges.
-      delta.copyWithin(u * w, f * w, f * w + w)
-      for (let v = firstChild[u] as number; v !== -1; v = nextSibling[v] as number) {
-        const k = symbolOf[v] as number
-        fail[v] = delta[f * w + k] as number
-        delta[u * w + k] = v
-        queue[tail++] = v
-      }
-    }
-    this.delta = delta
-    this.strong = Int32Array.from(outStrong)
-    this.weak = Int32Array.from(outWeak)
-    this.tags = Int32Array.from(outTags)
-    this.any = Uint8Array.from(outStrong, (v, i) => (v | (outWeak[i] as number) | (outTags[i] as number)) === 0 ? 0 : 1)
-  }
-
-  /**
-   * Scans `^` + text[start, end) + tail + `$`, where tail is `/` for a path
-   * (so that every segment, the last one too, ends with a slash) or nothing.
-   * Results in hitStrong / hitWeak / hitTags.
-   */
-  scan (text: string, start: number, end: number, slashTail: boolean): void {
-    const ascii = this.ascii
-    const wide = this.wide
-    const delta = this.delta
-    const w = this.width
-    const strong = this.strong
-    const weak = this.weak
-    const tags = this.tags
-    const any = this.any
-    let s = delta[START] as number
-    let a = strong[s] as number
-    let b = weak[s] as number
-    let t = tags[s] as number
-    for (let i = start; i < end; i++) {
-      const c = text.charCodeAt(i)
-      s = delta[s * w + (c < 128 ? ascii[c] as number : wide.get(c) ?? OTHER)] as number
-      if (any[s] === 1) {
-        a |= strong[s] as number
-        b |= weak[s] as number
-        t |= tags[s] as number
-      }
-    }
-    if (slashTail) {
-      s = delta[s * w + (ascii[47] as number)] as number
-      a |= strong[s] as number
-      b |= weak[s] as number
-      t |= tags[s] as number
-    }
-    s = delta[s * w + END] as number
-    hitStrong = a | (strong[s] as number)
-    hitWeak = b | (weak[s] as number)
-    hitTags = t | (tags[s] as number)
-  }
-}
-
-// Results of the last scan; module-level so that a scan allocates nothing.
-let hitStrong = 0
-let hitWeak = 0
-let hitTags = 0
 
 // ---------------------------------------------------------------------------
 // Compiling the library
@@ -226,20 +58,6 @@ families.forEach((f, i) => {
 const PT = tagBits(pathTags, pathPatterns)
 const NT = tagBits(nameTags, namePatterns)
 const QT = tagBits(queryTags, queryPatterns)
-
-// Built on first use (a few milliseconds, about 2 MB of tables), so that an
-// app with classify404 off never pays for them.
-let pathAutomaton: LiteralAutomaton
-let nameAutomaton: LiteralAutomaton
-let queryAutomaton: LiteralAutomaton
-let compiled = false
-
-function compile (): void {
-  pathAutomaton = new LiteralAutomaton(pathPatterns)
-  nameAutomaton = new LiteralAutomaton(namePatterns)
-  queryAutomaton = new LiteralAutomaton(queryPatterns)
-  compiled = true
-}
 
 const F_TRAVERSAL = familyBit('traversal')
 const F_OS_FILE = familyBit('os-file')
@@ -323,74 +141,99 @@ function isDotNetTopic (seg: string): boolean {
   return c === 45 || c === 95 || (c >= 48 && c <= 57)
 }
 
-const scratch: NormalizedPath = createNormalizedPath()
+/**
+ * The compiled library and the working memory of a classification. Built on
+ * first use (a few milliseconds, about 2 MB of tables), so that an app with
+ * classify404 off never pays for it.
+ */
+class PathClassifier {
+  private readonly pathAutomaton = new LiteralAutomaton(pathPatterns)
+  private readonly nameAutomaton = new LiteralAutomaton(namePatterns)
+  private readonly queryAutomaton = new LiteralAutomaton(queryPatterns)
+  // Working memory of verdict() alone, reused so that an ordinary path
+  // allocates nothing: filled and read within one call, passed down explicitly.
+  private readonly normalized = createNormalizedPath()
+  private readonly hits = createScanHits()
 
-function decide (n: NormalizedPath): PathVerdict {
-  if (n.traversal) return TRAVERSAL
-
-  const path = n.path
-  const end = n.end
-  const depth = n.count
-  // The file name is path[nameStart, end): the last segment.
-  const nameStart = end === 0 ? 0 : path.lastIndexOf('/', end - 1) + 1
-
-  // A name longer than NAME_MAX (255) cannot be a file on any server: skip it.
-  if (end - nameStart <= 255) nameAutomaton.scan(path, nameStart, end, false)
-  else hitStrong = hitWeak = hitTags = 0
-  const nt = hitTags
-  const script = (nt & NT.script) !== 0
-  // Script-name patterns (`^admin`, `upload`, shell words) count only for a
-  // server-side script: `/shell.php` is a probe, `/shell-energy` is not. A
-  // hidden name on a topic page (`/tags/.env`) names a subject, not a file.
-  const topicPage = depth > 1 && path.charCodeAt(nameStart) === 46 && topicDirs.has(previousSegment(path, nameStart))
-  const nameFamilies = script ? hitStrong | hitWeak : topicPage ? 0 : hitStrong
-
-  if (n.query !== '') {
-    queryAutomaton.scan(n.query, 0, n.query.length, false)
-    let q = hitStrong
-    const qt = hitTags
-    if ((qt & QT.phpCgiArgument) !== 0) q |= F_VENDOR
-    // A remote URL that ends like an include payload (`.txt?`, `?`), sent to a script.
-    if ((qt & QT.remoteUrl) !== 0 && (qt & QT.remoteScript) !== 0 && (script || depth === 0)) q |= F_FILE_INCLUSION
-    // `?q=etc/passwd+permissions` searches for a file; it does not read one.
-    if (q === F_OS_FILE && (qt & QT.searchKey) !== 0) q = 0
-    if (q !== 0) return verdictForBits(q)
+  verdict (target: string): PathVerdict {
+    return this.decide(normalizeInto(this.normalized, target), this.hits)
   }
 
-  pathAutomaton.scan(path, 0, end, true)
-  const pathFamilies = hitStrong
-  const pathWeak = hitWeak
-  const pt = hitTags
+  private decide (n: NormalizedPath, hits: ScanHits): PathVerdict {
+    if (n.traversal) return TRAVERSAL
 
-  if ((pathFamilies & F_STRONG_FIRST) !== 0) return verdictForBits(pathFamilies & F_STRONG_FIRST)
-  const hidden = hiddenSegment(path, end)
-  if (hidden !== undefined) return hidden
-  // A script where uploads and images live, a shell word or a throwaway name.
-  if (script && ((nameFamilies & F_WEBSHELL) !== 0 || (pt & PT.writableDir) !== 0 || isThrowawayName(path, nameStart, end))) {
-    return WEBSHELL
+    const path = n.path
+    const end = n.end
+    const depth = n.count
+    // The file name is path[nameStart, end): the last segment.
+    const nameStart = end === 0 ? 0 : path.lastIndexOf('/', end - 1) + 1
+
+    // A name longer than NAME_MAX (255) cannot be a file on any server: skip it.
+    if (end - nameStart <= 255) {
+      this.nameAutomaton.scan(path, nameStart, end, false, hits)
+    } else {
+      hits.strong = 0
+      hits.weak = 0
+      hits.tags = 0
+    }
+    const nt = hits.tags
+    const script = (nt & NT.script) !== 0
+    // Script-name patterns (`^admin`, `upload`, shell words) count only for a
+    // server-side script: `/shell.php` is a probe, `/shell-energy` is not. A
+    // hidden name on a topic page (`/tags/.env`) names a subject, not a file.
+    const topicPage = depth > 1 && path.charCodeAt(nameStart) === 46 && topicDirs.has(previousSegment(path, nameStart))
+    const nameFamilies = script ? hits.strong | hits.weak : topicPage ? 0 : hits.strong
+
+    if (n.query !== '') {
+      this.queryAutomaton.scan(n.query, 0, n.query.length, false, hits)
+      let q = hits.strong
+      const qt = hits.tags
+      if ((qt & QT.phpCgiArgument) !== 0) q |= F_VENDOR
+      // A remote URL that ends like an include payload (`.txt?`, `?`), sent to a script.
+      if ((qt & QT.remoteUrl) !== 0 && (qt & QT.remoteScript) !== 0 && (script || depth === 0)) q |= F_FILE_INCLUSION
+      // `?q=etc/passwd+permissions` searches for a file; it does not read one.
+      if (q === F_OS_FILE && (qt & QT.searchKey) !== 0) q = 0
+      if (q !== 0) return verdictForBits(q)
+    }
+
+    this.pathAutomaton.scan(path, 0, end, true, hits)
+    const pathFamilies = hits.strong
+    const pathWeak = hits.weak
+    const pt = hits.tags
+
+    if ((pathFamilies & F_STRONG_FIRST) !== 0) return verdictForBits(pathFamilies & F_STRONG_FIRST)
+    const hidden = hiddenSegment(path, end)
+    if (hidden !== undefined) return hidden
+    // A script where uploads and images live, a shell word or a throwaway name.
+    if (script && ((nameFamilies & F_WEBSHELL) !== 0 || (pt & PT.writableDir) !== 0 || isThrowawayName(path, nameStart, end))) {
+      return WEBSHELL
+    }
+
+    // Benign misses, once nothing above fired: `/.well-known/../.env` was
+    // resolved to `/.env` before this point and is a dotfile; a benign file
+    // name inside a product's private path (`/php/utils/x.js.map`) is not benign.
+    if ((pt & PT.wellKnown) !== 0) return script ? WEBSHELL : BENIGN
+    if (!script && (pathFamilies | nameFamilies) === 0 && (nt & (NT.benign | NT.sourceMap)) !== 0) return BENIGN
+
+    // Stale links to images and documents of a migrated CMS site.
+    if ((pt & PT.cmsMedia) !== 0 && (nt & NT.media) !== 0 && (nameFamilies & (F_BACKUP | F_CONFIG)) === 0) return UNKNOWN
+
+    let bits = pathFamilies | (nameFamilies & ~F_WEBSHELL)
+    // Product names count in a probe's path, not on a page about them or in an image's name.
+    if ((pt & PT.content) === 0 && (nt & NT.media) === 0) bits |= pathWeak
+    if ((nt & NT.configName) !== 0 && ((nt & NT.sensitive) !== 0 || (nt & (NT.page | NT.extension)) === NT.extension)) bits |= F_CONFIG
+    if ((nt & NT.yaml) !== 0 && (nt & NT.apiSpec) === 0) bits |= F_CONFIG
+    if ((nt & NT.xml) !== 0 && (nt & NT.xmlConfig) !== 0) bits |= F_CONFIG
+    // `config_prod.json` anywhere; a bare `config.json` only at the root (SPAs load one from their assets).
+    if ((nt & NT.json) !== 0 && (nt & NT.configJson) !== 0 && (depth === 1 || (nt & NT.bareConfigJson) === 0)) bits |= F_CONFIG
+    if ((nt & NT.archive) !== 0 && (depth === 1 || (nt & NT.backupWord) !== 0 || (pt & PT.backupDir) !== 0)) bits |= F_BACKUP
+    if ((pt & PT.vendorDir) !== 0 && script) bits |= F_FRAMEWORK
+    return bits === 0 ? UNKNOWN : verdictForBits(bits)
   }
-
-  // Benign misses, once nothing above fired: `/.well-known/../.env` was
-  // resolved to `/.env` before this point and is a dotfile; a benign file
-  // name inside a product's private path (`/php/utils/x.js.map`) is not benign.
-  if ((pt & PT.wellKnown) !== 0) return script ? WEBSHELL : BENIGN
-  if (!script && (pathFamilies | nameFamilies) === 0 && (nt & (NT.benign | NT.sourceMap)) !== 0) return BENIGN
-
-  // Stale links to images and documents of a migrated CMS site.
-  if ((pt & PT.cmsMedia) !== 0 && (nt & NT.media) !== 0 && (nameFamilies & (F_BACKUP | F_CONFIG)) === 0) return UNKNOWN
-
-  let bits = pathFamilies | (nameFamilies & ~F_WEBSHELL)
-  // Product names count in a probe's path, not on a page about them or in an image's name.
-  if ((pt & PT.content) === 0 && (nt & NT.media) === 0) bits |= pathWeak
-  if ((nt & NT.configName) !== 0 && ((nt & NT.sensitive) !== 0 || (nt & (NT.page | NT.extension)) === NT.extension)) bits |= F_CONFIG
-  if ((nt & NT.yaml) !== 0 && (nt & NT.apiSpec) === 0) bits |= F_CONFIG
-  if ((nt & NT.xml) !== 0 && (nt & NT.xmlConfig) !== 0) bits |= F_CONFIG
-  // `config_prod.json` anywhere; a bare `config.json` only at the root (SPAs load one from their assets).
-  if ((nt & NT.json) !== 0 && (nt & NT.configJson) !== 0 && (depth === 1 || (nt & NT.bareConfigJson) === 0)) bits |= F_CONFIG
-  if ((nt & NT.archive) !== 0 && (depth === 1 || (nt & NT.backupWord) !== 0 || (pt & PT.backupDir) !== 0)) bits |= F_BACKUP
-  if ((pt & PT.vendorDir) !== 0 && script) bits |= F_FRAMEWORK
-  return bits === 0 ? UNKNOWN : verdictForBits(bits)
 }
+
+// Built by the first classification and kept: a cache, not per-call state.
+let classifier: PathClassifier | undefined
 
 /**
  * Classifies a 404 path (a query string may follow). Returns a shared frozen
@@ -400,8 +243,8 @@ function decide (n: NormalizedPath): PathVerdict {
 export function classifyPathVerdict (path: string): PathVerdict {
   if (typeof path !== 'string') return UNKNOWN
   try {
-    if (!compiled) compile()
-    return decide(normalizeInto(scratch, path))
+    classifier ??= new PathClassifier()
+    return classifier.verdict(path)
   } catch {
     return UNKNOWN
   }
