@@ -1,18 +1,22 @@
 'use strict'
 
-// 1 000 000 distinct one-shot client IPs (half IPv4, half IPv6 /64s) hitting
-// the scanner limit once each, interleaved with one hot offender, against the
-// in-process limiter at its default cap (maxTrackedIps 100 000): its counter
-// store (LocalStore) and its block table. Reports the records held (must stay
-// <= cap), heap used by the limiter, whether the offender stayed blocked from
-// its 11th hit to the end, whether its counter record survived the flood (its
-// carry blocks it again at once in the next window), and ns per hit, also with
-// a shared store beside the local one (a synchronous one, and one that
-// answers through a resolved promise: the cost of the call itself).
+// 1 000 000 distinct one-shot client IPs (half IPv4, half IPv6 /64s, each in
+// a /48 of its own) hitting the scanner limit once each, interleaved with one
+// hot offender, against the in-process limiter at its default cap
+// (maxTrackedIps 100 000) and /48 factor (ipv6SiteFactor 5: an IPv6 hit
+// counts for its /64 and its /48): its counter store (LocalStore) and its
+// block table. Reports the records held (must stay <= cap), heap used by the
+// limiter, whether the offender stayed blocked from its 11th hit to the end,
+// whether its counter record survived the flood (its carry blocks it again at
+// once in the next window), and ns per hit, also with a shared store beside
+// the local one (a synchronous one, and one that answers through a resolved
+// promise: the cost of the call itself), and for an IPv6 key. Then the table
+// filled with keys at 6 of 10 hits: at which probe a new scanner is blocked.
 //
 //   npm run build && node --expose-gc benchmarks/limiter-memory.bench.js
 //
-// AFW_DIST=<dir> points at another compiled lib/ (default ../dist).
+// AFW_DIST=<dir> points at another compiled lib/ (default ../dist); SITE=<n>
+// sets the /48 factor (0: per /64 only; a build without it ignores it).
 
 const path = require('node:path')
 const dist = process.env.AFW_DIST ?? path.join(__dirname, '..', 'dist')
@@ -26,6 +30,7 @@ const WINDOW = 60_000
 const T0 = WINDOW * 30_000_000 // a window boundary: the whole run fits in one window
 const log = { warn () {}, info () {} }
 const RULES = { scanner: { max: 10, windowMs: WINDOW } }
+const SITE = Number(process.env.SITE ?? 5)
 
 const gc = typeof global.gc === 'function' ? global.gc : () => {}
 
@@ -35,7 +40,8 @@ function ipOf (i) {
     const n = i >>> 1
     return `${n < 8_000_000 ? 10 : 172}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`
   }
-  return `2001:db8:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}::${(i % 7) + 1}`
+  // One /48 each: one-shot clients at /48 too (rotating /64s inside one /48 is the attack /48 counting catches).
+  return `2001:${(i >>> 16).toString(16)}:${(i & 0xffff).toString(16)}:1::${(i % 7) + 1}`
 }
 
 function flood (rl, withHits) {
@@ -70,13 +76,13 @@ function flood (rl, withHits) {
 }
 
 /** ns per hit of one hot key, answers of an async store landing between chunks of 128 hits (under the cap of 256 pending). */
-async function hitNs (store) {
-  const rl = new RateLimiter({ rules: { scanner: { max: 1e9, windowMs: WINDOW } }, maxTrackedIps: CAP, enforce: true, store, log })
+async function hitNs (store, key = '203.0.113.9') {
+  const rl = new RateLimiter({ rules: { scanner: { max: 1e9, windowMs: WINDOW } }, maxTrackedIps: CAP, enforce: true, store, siteFactor: SITE, log })
   const M = 2_000_000
   let ns = 0
   for (let i = 0; i < M; i += 128) {
     const t = process.hrtime.bigint()
-    for (let j = i; j < i + 128; j++) rl.hit('203.0.113.9', '203.0.113.9', 'scanner', T0 + 1000 + (j >> 10))
+    for (let j = i; j < i + 128; j++) rl.hit(key, '203.0.113.9', 'scanner', T0 + 1000 + (j >> 10))
     ns += Number(process.hrtime.bigint() - t)
     if (store !== undefined) await new Promise(setImmediate)
   }
@@ -88,9 +94,10 @@ async function hitNs (store) {
 }
 
 async function hotPath () {
-  const rl = new RateLimiter({ rules: { scanner: { max: 1e9, windowMs: WINDOW } }, maxTrackedIps: CAP, enforce: true, log })
+  const rl = new RateLimiter({ rules: { scanner: { max: 10, windowMs: WINDOW } }, maxTrackedIps: CAP, enforce: true, siteFactor: SITE, log })
   const M = 2_000_000
   const hitOnlyNs = await hitNs(undefined)
+  const hitV6Ns = await hitNs(undefined, '2001:db8:1:2::/64')
   const answer = { count: 1 }
   const syncNs = await hitNs({ incr: () => 1, close () {} })
   const asyncNs = await hitNs({ incr: () => Promise.resolve(answer), close () {} })
@@ -100,9 +107,29 @@ async function hotPath () {
   for (let i = 0; i < M; i++) s += rl.blockedFor('203.0.113.9', T0 + 1000)
   const lookupNs = Number(process.hrtime.bigint() - t) / M
   t = process.hrtime.bigint()
+  for (let i = 0; i < M; i++) s += rl.blockedFor('2001:db8:1:2::/64', T0 + 1000)
+  const lookupV6Ns = Number(process.hrtime.bigint() - t) / M
+  // The same while a /48 is blocked (another one): the /48 of each IPv6 key is then derived and looked up.
+  for (let k = 0; k < 100; k++) rl.hit(`2001:db8:9:${k.toString(16)}::/64`, '2001:db8:9::1', 'scanner', T0 + 1000)
+  const siteBlocked = rl.blockedFor('2001:db8:9:ffff::/64', T0 + 1000) > 0
+  t = process.hrtime.bigint()
+  for (let i = 0; i < M; i++) s += rl.blockedFor('2001:db8:1:2::/64', T0 + 1000)
+  const lookupV6SiteNs = Number(process.hrtime.bigint() - t) / M
+  t = process.hrtime.bigint()
   for (let i = 0; i < M; i++) s += limiterKey('2001:db8:1:2:3:4:5:6').length
   const keyV6Ns = Number(process.hrtime.bigint() - t) / M
-  return { hitNs: hitOnlyNs, syncNs, asyncNs, lookupNs, keyV6Ns, s }
+  return { hitNs: hitOnlyNs, hitV6Ns, syncNs, asyncNs, lookupNs, lookupV6Ns, lookupV6SiteNs: siteBlocked ? lookupV6SiteNs : undefined, keyV6Ns, s }
+}
+
+/** The table filled with CAP keys at 6 of 10 hits, then a new scanner: the probe that blocks it (0: none in 1000). */
+function fillThenScan () {
+  const rl = new RateLimiter({ rules: RULES, maxTrackedIps: CAP, enforce: true, siteFactor: SITE, log })
+  for (let k = 0; k < CAP; k++) {
+    const ip = `10.${(k >> 16) & 255}.${(k >> 8) & 255}.${k & 255}`
+    for (let i = 0; i < 6; i++) rl.hit(ip, ip, 'scanner', T0 + 1000)
+  }
+  for (let p = 1; p <= 1000; p++) if (rl.hit('198.51.100.7', '198.51.100.7', 'scanner', T0 + 2000) > 0) return p
+  return 0
 }
 
 async function main () {
@@ -112,7 +139,7 @@ async function main () {
 
   gc(); gc()
   const heapBefore = process.memoryUsage().heapUsed
-  const rl = new RateLimiter({ rules: RULES, maxTrackedIps: CAP, enforce: true, log })
+  const rl = new RateLimiter({ rules: RULES, maxTrackedIps: CAP, enforce: true, siteFactor: SITE, log })
   const run = flood(rl, true)
   gc(); gc()
   const heapAfter = process.memoryUsage().heapUsed
@@ -121,12 +148,14 @@ async function main () {
   const stillBlocked = rl.blockedFor('192.0.2.66', end) > 0
   const recordKept = rl.blockedFor('192.0.2.66', T0 + WINDOW) === 0 && rl.hit('192.0.2.66', '192.0.2.66', 'scanner', T0 + WINDOW + 1) > 0
   const hot = await hotPath()
+  const fillScannerBlockedAtProbe = fillThenScan()
 
   const mb = (b) => (b / 1048576).toFixed(1)
   const out = {
     node: process.version,
     oneShotIps: N,
     cap: CAP,
+    siteFactor: SITE,
     recordsAtEnd: stats.tracked,
     largestSeen: run.maxSize,
     evicted: stats.evicted,
@@ -145,8 +174,12 @@ async function main () {
     hotKeyNsPerHit: hot.hitNs.toFixed(1),
     hotKeyNsPerHitSyncStore: hot.syncNs === undefined ? 'n/a' : hot.syncNs.toFixed(1),
     hotKeyNsPerHitAsyncStore: hot.asyncNs === undefined ? 'n/a' : hot.asyncNs.toFixed(1),
+    hotKeyNsPerHitV6: hot.hitV6Ns.toFixed(1),
     blockedForNs: hot.lookupNs.toFixed(1),
-    limiterKeyV6Ns: hot.keyV6Ns.toFixed(1)
+    blockedForV6Ns: hot.lookupV6Ns.toFixed(1),
+    blockedForV6WhileA48IsBlockedNs: hot.lookupV6SiteNs === undefined ? 'n/a' : hot.lookupV6SiteNs.toFixed(1),
+    limiterKeyV6Ns: hot.keyV6Ns.toFixed(1),
+    fillScannerBlockedAtProbe
   }
   console.log(JSON.stringify(out, null, 2))
   if (stats.tracked > CAP || run.maxSize > CAP || !stillBlocked || !recordKept || run.unblockedAfter !== 0) process.exitCode = 1

@@ -116,7 +116,7 @@ async function main () {
   const flushed = await sink.flush(30000)
   await sink.close(5000)
   clearInterval(sampler)
-  const s = counters.snapshot('ship', sink.queued(), sink.inFlight())
+  const s = counters.snapshot('ship', sink.queued(), sink.inFlight(), null)
   const got = await ask('count')
   ingest.send('exit')
 

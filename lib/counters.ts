@@ -1,4 +1,11 @@
-import type { AppFirewallStats, BreakerState, DroppedCounts, Mode } from './types'
+import type { AppFirewallStats, BreakerState, DroppedCounts, Mode, RateLimiterStats } from './types'
+
+/**
+ * Module-level record() calls that found no request (outside one, or where
+ * Node lost the async context, e.g. in request-stream listeners). Per
+ * process: such a call cannot know which registration it was meant for.
+ */
+export const unattributed = { outsideRequest: 0 }
 
 /**
  * The mutable counters behind `app.appfirewall.stats()`. One instance per
@@ -15,8 +22,10 @@ export class Counters {
   breaker: BreakerState = 'closed'
   lastStatus: number | null = null
   lastSendAt: string | null = null
+  /** record() calls that made no event: after the response (module-level, through the request's async context). */
+  readonly ignored = { afterResponse: 0 }
 
-  snapshot (mode: Mode, queued: number, inFlight: number): AppFirewallStats {
+  snapshot (mode: Mode, queued: number, inFlight: number, limiter: RateLimiterStats | null): AppFirewallStats {
     return {
       mode,
       emitted: this.emitted,
@@ -28,7 +37,9 @@ export class Counters {
       queued,
       inFlight,
       lastStatus: this.lastStatus,
-      lastSendAt: this.lastSendAt
+      lastSendAt: this.lastSendAt,
+      ignored: { afterResponse: this.ignored.afterResponse, outsideRequest: unattributed.outsideRequest },
+      limiter
     }
   }
 }

@@ -65,10 +65,24 @@ export class Guard {
   /** Calls a user hook (skip) so that it cannot throw into the request; a throwing hook counts as false. */
   call<A> (fn: (arg: A) => boolean, arg: A): boolean {
     try {
-      return fn(arg) === true
+      const result: unknown = fn(arg)
+      // An async hook returns a promise: its answer comes too late to use
+      // (a promise is not `true`), and its rejection must not go unhandled.
+      if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+        Promise.resolve(result).catch(this.onHookRejection)
+        if (!this.asyncHookWarned) {
+          this.asyncHookWarned = true
+          this.log('warn', {}, 'appfirewall: skip returned a promise; it must answer synchronously, so the request was not skipped')
+        }
+        return false
+      }
+      return result === true
     } catch (err) {
       this.error(err, 'hook')
       return false
     }
   }
+
+  private asyncHookWarned = false
+  private readonly onHookRejection = (err: unknown): void => { this.error(err, 'hook') }
 }

@@ -3,9 +3,9 @@
 // request/ (hooks, context), ip/, classify/, limit/, events/, ship/ (batcher, exporters).
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { resolveOptions, defaults } from './options'
+import { resolveOptions, defaults as optionDefaults } from './options'
 import { Counters } from './counters'
-import { errorCodes } from './errors'
+import { errorCodes as codes } from './errors'
 import { Guard } from './guard'
 import { kContext, kFaults } from './symbols'
 import type { FaultInjection } from './faults'
@@ -19,7 +19,9 @@ import { ClientReader } from './request/client'
 import { ContextFactory, record as recordEvent } from './request/context'
 import { createRecorder } from './request/recorder'
 import { createHooks, type RequestWithContext } from './request/hooks'
-import { BadUrlCapture } from './request/bad-url'
+import { createFinisher } from './request/finish'
+import { RefusedRequests } from './request/refused'
+import { checkRegistration } from './request/registration'
 import type { AppFirewallInstance, AppFirewallOptions, AppFirewallRequest, Classification, EventFields } from './types'
 
 const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewallPlugin (fastify, rawOpts) {
@@ -27,6 +29,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const faults = (rawOpts as { [kFaults]?: FaultInjection } | undefined)?.[kFaults]
   const guard = new Guard(resolved.options.onError, fastify.log.child({ plugin: 'appfirewall-fastify' }), faults)
   const log = guard.pluginLog
+  checkRegistration(fastify, log)
   let options = resolved.options
   if (options.mode === 'ship' && !options.hasApiKey) {
     // Fail open: a missing key must not break boot; one warning, then off.
@@ -37,7 +40,8 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const sink = createSink(options, resolved.apiKey, counters, log)
   const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, store: resolved.store, log })
   const client = new ClientReader(options.trustedProxies, log)
-  const recorder = sink === undefined ? undefined : createRecorder(sink, counters, guard, environmentSuffix(options.environment))
+  const envSuffix = environmentSuffix(options.environment)
+  const recorder = sink === undefined ? undefined : createRecorder(sink, counters, guard, envSuffix)
   const contexts = new ContextFactory(recorder, client, guard)
 
   // request.appfirewall is a getter: in `off` mode (no hooks at all) the
@@ -50,7 +54,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
     }
   })
   fastify.decorate('appfirewall', {
-    stats: () => counters.snapshot(options.mode, sink?.queued() ?? 0, sink?.inFlight() ?? 0),
+    stats: () => counters.snapshot(options.mode, sink?.queued() ?? 0, sink?.inFlight() ?? 0, limiter?.stats() ?? null),
     flush: async (timeoutMs?: number) => {
       try {
         return sink === undefined || await sink.flush(timeoutMs ?? options.closeGraceMs)
@@ -66,22 +70,15 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
 
   // The matchers are built on first use (~60 ms): pay that at boot, not on the first 404.
   if (options.classify404) classify('/')
-  const envSuffix = environmentSuffix(options.environment)
-  const badUrls = new BadUrlCapture(fastify.server, { contexts, sink, guard, envSuffix })
-  const hooks = createHooks({
-    options,
-    contexts,
-    sink,
-    limiter,
-    guard,
-    skip: resolved.skip,
-    allowList: options.allowList.length > 0 ? CidrSet.parse(options.allowList) : undefined,
-    envSuffix,
-    badUrlsOpen: () => badUrls.open
-  })
+  const allowList = options.allowList.length > 0 ? CidrSet.parse(options.allowList) : undefined
+  const finisher = createFinisher({ options, sink, limiter, guard, allowList, envSuffix })
+  const refused = new RefusedRequests(fastify.server, { contexts, finisher, guard })
+  const hooks = createHooks({ options, contexts, finisher, guard, skip: resolved.skip, badUrlsOpen: () => refused.open })
   fastify.addHook('onRequest', hooks.onRequest)
   if (options.asyncContext) fastify.addHook('preHandler', hooks.preHandler)
+  if (options.enforceRateLimit && limiter !== undefined) fastify.addHook('onSend', hooks.onSend)
   fastify.addHook('onResponse', hooks.onResponse)
+  fastify.addHook('onRequestAbort', hooks.onRequestAbort)
 
   const refresh = client.trusted.cloudflare && options.cloudflareRefreshMs > 0
     ? startCloudflareRefresh({
@@ -102,7 +99,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
         guard.error(err, 'close')
       }
     }
-    await step(() => { badUrls.stop(); refresh?.stop() })
+    await step(() => { refused.stop(); refresh?.stop() })
     await Promise.all([step(() => limiter?.close()), step(() => sink.close(options.closeGraceMs))])
   })
 }
@@ -120,6 +117,8 @@ type AppFirewallPlugin = FastifyPluginAsync<AppFirewallOptions> & {
 // which the ESM named-export detection below cannot see through.
 const record = recordEvent
 const classifyPath = classify
+const errorCodes = codes
+const defaults = optionDefaults
 
 const appFirewall = fp(plugin, { fastify: '5.x', name: 'appfirewall-fastify' }) as AppFirewallPlugin
 Object.assign(appFirewall, { default: appFirewall, appFirewall, record, classifyPath, errorCodes, defaults })
@@ -142,6 +141,7 @@ namespace appFirewall {
   export type LimitRule = import('./types').LimitRule
   export type LimitCount = import('./types').LimitCount
   export type LimitBlockListener = import('./types').LimitBlockListener
+  export type RateLimiterStats = import('./types').RateLimiterStats
 }
 
 export = appFirewall

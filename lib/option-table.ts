@@ -69,7 +69,7 @@ export const optionTable = {
     schema: Type.Array(Type.String()),
     allowed: 'an array of "cloudflare", CIDRs or IPs',
     default: ['cloudflare'],
-    doc: 'Peers whose forwarding headers are believed: `"cloudflare"` and/or CIDRs or bare IPs, v4 and v6.'
+    doc: 'Peers whose forwarding headers are believed: `"cloudflare"` and/or CIDRs or bare IPs, v4 and v6. Ranges that hold every client (`0.0.0.0/0`, `::/0`, `::/1`, `2000::/3`, IPv4-mapped CIDRs below /96 such as `::ffff:10.0.0.0/8`) are refused: any client could choose its IP.'
   },
   classify404: {
     schema: Type.Boolean(),
@@ -117,6 +117,12 @@ export const optionTable = {
     allowed: 'a function (ip, info) => void',
     hidden: true,
     doc: '`(ip, info) => void`, called once per block (escalate to a ban list, an alert). May throw without harm.'
+  },
+  ipv6SiteFactor: {
+    schema: Type.Integer({ minimum: 0, maximum: 1000 }),
+    allowed: 'an integer from 0 to 1000 (0 turns /48 counting off)',
+    default: 5,
+    doc: 'IPv6 clients are also counted per /48 (one site: whoever holds it can rotate through 65 536 /64s), against each class\'s `max` × this factor; a /48 over its limit is blocked whole, every /64 in it. `0` counts per /64 only.'
   },
   maxTrackedIps: {
     schema: Type.Integer({ minimum: 100 }),

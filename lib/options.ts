@@ -8,6 +8,7 @@ import type { FastifyRequest } from 'fastify'
 import type { AppFirewallDefaults, AppFirewallOptions, HiddenOptionName, LimitedInfo, LimitStore, RedisLike, ResolvedOptions } from './types'
 import { optionTable, type OptionName, type OptionSpec } from './option-table'
 import { checkCidrs } from './ip/cidr'
+import { anyClientProblem } from './ip/trust-bounds'
 import { FST_APPFIREWALL_INVALID_OPTIONS } from './errors'
 
 type Table = typeof optionTable
@@ -128,8 +129,12 @@ function crossChecks (o: AppFirewallOptions & typeof defaults, fromEnv: Readonly
   if (o.mode === 'local' && o.localLogPath === undefined) {
     problems.push('"localLogPath" is required when mode is "local", got nothing')
   }
-  const badTrusted = checkCidrs(o.trustedProxies.filter((p) => p !== 'cloudflare'))
+  const trustedCidrs = o.trustedProxies.filter((p) => p !== 'cloudflare')
+  const badTrusted = checkCidrs(trustedCidrs)
+  const wide = badTrusted === null ? anyClientProblem(trustedCidrs) : null
   if (badTrusted !== null) problems.push(`"trustedProxies" must be ${spec('trustedProxies').allowed}: ${badTrusted}`)
+  // Trusting every client believes every x-forwarded-for: each request would name its own IP.
+  if (wide !== null) problems.push(`"trustedProxies" would let any client choose its IP: ${wide}; list only your proxies' own ranges`)
   const badAllow = checkCidrs(o.allowList)
   if (badAllow !== null) problems.push(`"allowList" must be ${spec('allowList').allowed}: ${badAllow}`)
   if (o.redis !== undefined && (typeof o.redis.eval !== 'function' || typeof o.redis.duplicate !== 'function')) {

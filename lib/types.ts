@@ -3,6 +3,10 @@
 // otherwise fail on the ESM-only typebox declarations (TS1479).
 import type { FastifyRequest } from 'fastify'
 import type { LimitStore } from './limit/store'
+import type { RateLimiterStats } from './limit/limiter'
+
+export type { RateLimiterStats } from './limit/limiter'
+export type { SharedCallStats } from './limit/shared-calls'
 
 export type { LimitBlockListener, LimitCount, LimitRule, LimitStore } from './limit/store'
 
@@ -74,6 +78,13 @@ export interface AppFirewallOptions {
   skip?: (request: FastifyRequest) => boolean
   /** Called once per block; may throw without harm. */
   onLimited?: (ip: string, info: LimitedInfo) => void
+  /**
+   * IPv6 clients are also counted per /48, the prefix one site holds (RFC
+   * 6177): a /48 is over a class's limit past `max × ipv6SiteFactor` hits in
+   * the class's window, and is then blocked whole, every /64 inside it. An
+   * integer 0-1000 (default 5); 0 counts IPv6 per /64 only.
+   */
+  ipv6SiteFactor?: number
   /** Most client keys the in-process limiter tracks (default 100000). */
   maxTrackedIps?: number
   /** ioredis client for limit counters shared by many instances. */
@@ -175,6 +186,16 @@ export interface AppFirewallStats {
   queued: number
   /** Events in a batch that is being sent. */
   inFlight: number
+  /**
+   * record() calls that made no event, and were not emitted: `afterResponse`, module-level
+   * record() through a request's async context after its response (a timer or job the request
+   * started; `request.appfirewall.record()` is always attributed); `outsideRequest`, module-level
+   * record() with no request context at all (per process: outside any request, or where Node
+   * loses the async context, such as request-stream 'end'/'close' listeners).
+   */
+  ignored: { afterResponse: number, outsideRequest: number }
+  /** The rate limiter (tracked keys, blocks, evictions, a shared store's calls and its own stats); null when nothing is limited. */
+  limiter: RateLimiterStats | null
   /** HTTP status of the last response from the ingest, or null. */
   lastStatus: number | null
   /** RFC 3339 time of the last send attempt (POST or append), or null. */

@@ -57,7 +57,7 @@ function make (exporter: Exporter, opts: { queueSize?: number, batchSize?: numbe
     batchSize: opts.batchSize ?? 10,
     flushIntervalMs: opts.flushIntervalMs ?? 20
   })
-  const stats = () => counters.snapshot('ship', batcher.queued(), batcher.inFlight())
+  const stats = () => counters.snapshot('ship', batcher.queued(), batcher.inFlight(), null)
   const balanced = (): boolean => stats().emitted === accountedFor(stats())
   const push = (n: number, from = 0): void => {
     for (let i = 0; i < n; i++) batcher.push(`{"i":${from + i}}`)

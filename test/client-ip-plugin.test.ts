@@ -64,11 +64,12 @@ test('headers from an untrusted peer are ignored, cf-* metadata never reaches an
 })
 
 test('a Cloudflare peer (ranges refreshed from a local API) seen as ::ffff:127.0.0.1 gives cf-connecting-ip and its metadata', async (t) => {
-  // A stand-in for Cloudflare's API that claims 127.0.0.0/8: the only way a
-  // real socket on this machine can come from a "Cloudflare" address.
+  // A stand-in for Cloudflare's API that claims 127.0.0.0/16: the only way a
+  // real socket on this machine can come from a "Cloudflare" address (a
+  // refresh refuses ranges wider than Cloudflare's own, so not the whole /8).
   const api: Server = createServer((_req, res) => {
     res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ success: true, result: { ipv4_cidrs: ['127.0.0.0/8'], ipv6_cidrs: ['2400:cb00::/32'] } }))
+    res.end(JSON.stringify({ success: true, result: { ipv4_cidrs: ['127.0.0.0/16'], ipv6_cidrs: ['2400:cb00::/32'] } }))
   })
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
   t.teardown(() => { api.close() })

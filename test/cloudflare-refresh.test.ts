@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net'
 import { once } from 'node:events'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { startCloudflareRefresh, parseCloudflareAnswer, MAX_BODY_BYTES, type CloudflareRefresh } from '../lib/ip/cloudflare-refresh'
+import { startCloudflareRefresh, parseCloudflareAnswer, MAX_BODY_BYTES, MIN_PREFIX, type CloudflareRefresh } from '../lib/ip/cloudflare-refresh'
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, CLOUDFLARE_RANGES } from '../lib/ip/cloudflare-ranges'
 import { compileTrustedProxies, resolveClientIp, setCloudflareRanges } from '../lib/ip/client-ip'
 import { sleep } from './fixtures'
 
@@ -103,6 +104,10 @@ t.test('a good answer replaces the list used to recognise Cloudflare peers', asy
   t.same(lines, [])
 })
 
+function answering (ipv4: unknown[], ipv6: unknown[]): Handler {
+  return (_req, res) => { res.end(JSON.stringify({ success: true, result: { ipv4_cidrs: ipv4, ipv6_cidrs: ipv6 } })) }
+}
+
 const badAnswers: Array<[string, Handler]> = [
   ['an empty body', (_req, res) => { res.end() }],
   ['malformed JSON', (_req, res) => { res.end('{"success": true, "result": {') }],
@@ -113,6 +118,16 @@ const badAnswers: Array<[string, Handler]> = [
   ['an empty IPv6 list', (_req, res) => { res.end(JSON.stringify({ success: true, result: { ipv4_cidrs: ['198.18.0.0/15'], ipv6_cidrs: [] } })) }],
   ['an invalid CIDR', (_req, res) => { res.end(JSON.stringify({ success: true, result: { ipv4_cidrs: ['198.18.0.0/15', '0.0.0.0/0x'], ipv6_cidrs: ['2606:4700::/32'] } })) }],
   ['entries that are not strings', (_req, res) => { res.end(JSON.stringify({ success: true, result: { ipv4_cidrs: [42], ipv6_cidrs: ['2606:4700::/32'] } })) }],
+  ['the whole IPv4 space', answering(['0.0.0.0/0'], ['2606:4700::/32'])],
+  ['the whole IPv6 space', answering(['198.18.0.0/15'], ['::/0'])],
+  ['an IPv4 range wider than any Cloudflare publishes', answering(['198.18.0.0/15', '104.0.0.0/11'], ['2606:4700::/32'])],
+  ['an IPv6 range wider than any Cloudflare publishes', answering(['198.18.0.0/15'], ['2a06::/27'])],
+  ['an IPv6 range among the IPv4 ranges', answering(['198.18.0.0/15', '2606:4700::/32'], ['2606:4700::/32'])],
+  ['an IPv4 range among the IPv6 ranges', answering(['198.18.0.0/15'], ['2606:4700::/32', '198.18.0.0/15'])],
+  ['an IPv4-mapped range among the IPv6 ranges', answering(['198.18.0.0/15'], ['::ffff:198.18.0.0/111'])],
+  ['an IPv4 range written as IPv4-mapped IPv6', answering(['::ffff:198.18.0.0/111'], ['2606:4700::/32'])],
+  ['a bare address instead of a range', answering(['198.18.0.1'], ['2606:4700::/32'])],
+  ['more ranges than Cloudflare would ever publish', answering(Array.from({ length: 1001 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`), ['2606:4700::/32'])],
   ['a 500', (_req, res) => { res.statusCode = 500; res.end(GOOD) }],
   ['a 404', (_req, res) => { res.statusCode = 404; res.end('not found') }],
   ['a body over the size cap', (_req, res) => { res.end(' '.repeat(MAX_BODY_BYTES + 10) + GOOD) }],
@@ -135,6 +150,15 @@ for (const [what, handler] of badAnswers) {
     t.equal(lines.length, 1, 'one warning')
   })
 }
+
+t.test('an answer is held to what Cloudflare publishes: the shipped list passes, as do ranges one bit wider than its widest', async (t) => {
+  const answer = (ipv4: string[], ipv6: string[]): string => JSON.stringify({ success: true, result: { ipv4_cidrs: ipv4, ipv6_cidrs: ipv6 } })
+  t.same(parseCloudflareAnswer(answer([...CLOUDFLARE_IPV4], [...CLOUDFLARE_IPV6])), CLOUDFLARE_RANGES)
+  t.same(MIN_PREFIX, { v4: 12, v6: 28 }, 'the widest shipped ranges are a /13 and a /29')
+  t.same(parseCloudflareAnswer(answer(['104.16.0.0/12'], ['2a06:98c0::/28'])), ['104.16.0.0/12', '2a06:98c0::/28'])
+  t.throws(() => parseCloudflareAnswer(answer(['104.0.0.0/11'], ['2a06:98c0::/29'])), { code: 'FST_APPFIREWALL_CLOUDFLARE_RANGES', message: /"104\.0\.0\.0\/11" is wider than any range Cloudflare publishes/ })
+  t.throws(() => parseCloudflareAnswer(answer(['104.16.0.0/13'], ['2a06::/27'])), { code: 'FST_APPFIREWALL_CLOUDFLARE_RANGES', message: /"2a06::\/27"/ })
+})
 
 t.test('a server that never answers is given up on after the timeout', async (t) => {
   const fake = await fakeCloudflare(t)

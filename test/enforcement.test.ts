@@ -42,8 +42,8 @@ test('an IP over its scanner limit gets 429 with Retry-After before its request 
   const ip = '198.51.100.7'
   const statuses: number[] = []
   for (let i = 0; i < 4; i++) statuses.push((await get(h.app, i % 2 === 0 ? SCANNER : SCANNER_2, ip)).status)
-  t.same(statuses, [404, 404, 404, 404], 'the hit that passes the limit is still answered by the app')
-  t.equal(h.routeCalls.notFound, 4)
+  t.same(statuses, [404, 404, 404, 429], 'max: 3 means three answered, the next refused (as with @fastify/rate-limit)')
+  t.equal(h.routeCalls.notFound, 4, 'the hit that passes the limit is known as a 404 only once the handler ran')
 
   const blocked = await get(h.app, SCANNER, ip)
   t.equal(blocked.status, 429)
@@ -67,12 +67,15 @@ test('a 404 handler set inside an encapsulated plugin is refused too', async (t)
     })
   }, { prefix: '/api' })
   const ip = '198.51.100.9'
-  for (let i = 0; i < 4; i++) t.equal((await get(h.app, `/api${SCANNER}`, ip)).status, 404)
+  for (let i = 0; i < 3; i++) t.equal((await get(h.app, `/api${SCANNER}`, ip)).status, 404)
+  t.equal(innerCalls, 3)
+  const passing = await get(h.app, `/api${SCANNER}`, ip)
+  t.equal(passing.status, 429, 'the hit that passes the limit is refused')
   t.equal(innerCalls, 4)
   const res = await get(h.app, `/api${SCANNER}`, ip)
   t.equal(res.status, 429)
   t.ok(Number(res.retryAfter) >= 1)
-  t.equal(innerCalls, 4, 'the encapsulated 404 handler did not run')
+  t.equal(innerCalls, 4, 'the encapsulated 404 handler did not run for a blocked IP')
 })
 
 test('refused requests are recorded as events marked blocked', async (t) => {
@@ -81,10 +84,11 @@ test('refused requests are recorded as events marked blocked', async (t) => {
   for (let i = 0; i < 6; i++) await get(h.app, SCANNER, ip)
   const events = (await h.events()).filter((e) => e.type === 'http_request')
   t.equal(events.length, 6, 'every request, refused or not, has an event')
-  t.same(events.map((e) => e.status), [404, 404, 404, 404, 429, 429])
-  t.same(events.map((e) => e.blocked === true), [false, false, false, false, true, true])
-  t.equal(events[4]?.ip, ip)
-  t.equal(events[4]?.path, SCANNER)
+  t.same(events.map((e) => e.status), [404, 404, 404, 429, 429, 429])
+  t.same(events.map((e) => e.blocked === true), [false, false, false, true, true, true])
+  t.equal(events[3]?.ip, ip)
+  t.equal(events[3]?.path, SCANNER)
+  t.equal(events[3]?.classification, 'scanner', 'a refused probe is still classified')
   t.equal(events.filter((e) => e.would_block === true).length, 0, 'would_block is the shadow-mode mark only')
 })
 
@@ -155,7 +159,7 @@ test('onLimited is called once per block and may throw without harm', async (t) 
   const ip = '198.51.100.16'
   const statuses: number[] = []
   for (let i = 0; i < 8; i++) statuses.push((await get(h.app, SCANNER, ip)).status)
-  t.same(statuses, [404, 404, 404, 404, 429, 429, 429, 429])
+  t.same(statuses, [404, 404, 404, 429, 429, 429, 429, 429])
   t.equal(calls.length, 1)
   t.equal(calls[0]?.[0], ip)
   t.match(calls[0]?.[1], { classification: 'scanner', count: 4, max: 3, enforced: true, key: ip })
@@ -164,11 +168,12 @@ test('onLimited is called once per block and may throw without harm', async (t) 
 
 test('IPv6 clients are counted and refused per /64', async (t) => {
   const h = await build(t)
-  for (let i = 1; i <= 4; i++) t.equal((await get(h.app, SCANNER, `2001:db8:1:2::${i}`)).status, 404)
+  for (let i = 1; i <= 3; i++) t.equal((await get(h.app, SCANNER, `2001:db8:1:2::${i}`)).status, 404)
+  t.equal((await get(h.app, SCANNER, '2001:db8:1:2::4')).status, 429, 'the fourth address of the /64 passes the limit')
   t.equal((await get(h.app, SCANNER, '2001:db8:1:2:aaaa:bbbb:cccc:dddd')).status, 429, 'another address of the /64 is refused')
   t.equal((await get(h.app, SCANNER, '2001:db8:1:3::1')).status, 404, 'the next /64 is not')
   const events = await h.events()
-  t.equal(events.find((e) => e.status === 429)?.ip, '2001:db8:1:2:aaaa:bbbb:cccc:dddd', 'the event keeps the real address')
+  t.same(events.filter((e) => e.status === 429).map((e) => e.ip), ['2001:db8:1:2::4', '2001:db8:1:2:aaaa:bbbb:cccc:dddd'], 'the events keep the real addresses')
 })
 
 /** Waits until `n` subscribers listen on the prefix's block channel. */
@@ -237,7 +242,7 @@ test('with Redis stopped or hanging, requests are served, never refused because 
   for (let i = 0; i < 6; i++) during.push((await get(a.app, SCANNER, hangIp)).status)
   for (let i = 0; i < 20; i++) during.push((await get(a.app, '/ok', `203.0.113.${100 + i}`)).status)
   t.equal(awake, false, 'all of these were answered while Redis was still asleep')
-  t.same(during.slice(0, 6), [404, 404, 404, 404, 429, 429], 'the local count blocks as usual')
+  t.same(during.slice(0, 6), [404, 404, 404, 429, 429, 429], 'the local count blocks as usual')
   t.ok(during.slice(6).every((s) => s === 200), 'ordinary requests are served')
   await sleeping
 
@@ -248,7 +253,7 @@ test('with Redis stopped or hanging, requests are served, never refused because 
   const down: number[] = []
   for (let i = 0; i < 6; i++) down.push((await get(b.app, SCANNER, downIp)).status)
   for (let i = 0; i < 20; i++) down.push((await get(b.app, '/ok', `203.0.113.${130 + i}`)).status)
-  t.same(down.slice(0, 6), [404, 404, 404, 404, 429, 429], 'counting falls back to the local store')
+  t.same(down.slice(0, 6), [404, 404, 404, 429, 429, 429], 'counting falls back to the local store')
   t.ok(down.slice(6).every((s) => s === 200), 'never 429 or 500 because of Redis')
 
   // Back: counts are shared again.
@@ -259,4 +264,47 @@ test('with Redis stopped or hanging, requests are served, never refused because 
   await twoHitsOnEach(t, a.app, b.app, backIp)
   t.ok(await refusedWithin(b.app, backIp, 2000), 'the shared limit blocks again')
   t.ok(await refusedWithin(a.app, backIp, 2000), 'on both instances')
+})
+
+/** Routes that answer 404 themselves: a wildcard handing over to the not-found handler (as @fastify/static does), and a handler sending 404. */
+function matchedRoutes (app: FastifyInstance): void {
+  app.get('/static/*', async (_request, reply) => reply.callNotFound())
+  app.get('/files/*', async (_request, reply) => reply.code(404).send({ error: 'no such file' }))
+}
+
+test('a 404 from a matched route counts, and a blocked IP is refused there too, marked blocked', async (t) => {
+  const h = await build(t)
+  matchedRoutes(h.app)
+  const ip = '198.51.100.30'
+  const statuses: number[] = []
+  for (const url of ['/static/.env', '/files/.git/config', '/static/wp-login.php', '/files/.env']) statuses.push((await get(h.app, url, ip)).status)
+  t.same(statuses, [404, 404, 404, 429], 'three answered, the fourth refused, whoever answered 404')
+  const refused = await h.app.inject({ url: '/files/report.pdf', remoteAddress: ip })
+  t.equal(refused.statusCode, 429, 'a blocked IP is refused wherever its answer would be a 404')
+  t.ok(Number(refused.headers['retry-after']) >= 1)
+  t.match(refused.headers['content-type'], /application\/json/)
+  t.same(refused.json(), { statusCode: 429, error: 'Too Many Requests', message: `Rate limit exceeded, retry in ${String(refused.headers['retry-after'])} seconds` })
+  t.equal((await get(h.app, '/ok', ip)).status, 200, 'a route that answers 200 still serves it (scope not-found)')
+  const events = (await h.events()).filter((e) => e.ip === ip)
+  t.same(events.map((e) => [e.status, e.blocked === true]), [[404, false], [404, false], [404, false], [429, true], [429, true], [200, false]])
+  t.equal(events[3]?.classification, 'scanner')
+})
+
+test('shadow mode marks would_block on exactly the requests enforcement refuses', async (t) => {
+  const sequence = ['/.env', '/ok', '/static/.env', '/favicon.ico', '/files/.git/config', '/.env', '/ok', '/static/x', '/files/y', '/.env', '/wp-login.php']
+  const enforced = await build(t)
+  const shadow = await build(t, { enforceRateLimit: false })
+  matchedRoutes(enforced.app)
+  matchedRoutes(shadow.app)
+  const ip = '198.51.100.31'
+  const refusedAt: number[] = []
+  for (let i = 0; i < sequence.length; i++) {
+    if ((await get(enforced.app, sequence[i] as string, ip)).status === 429) refusedAt.push(i)
+    await get(shadow.app, sequence[i] as string, ip)
+  }
+  const marked = (await shadow.events()).flatMap((e, i) => e.would_block === true ? [i] : [])
+  t.ok(refusedAt.length > 0, `enforcement refused requests ${refusedAt.join(', ')}`)
+  t.same(marked, refusedAt)
+  const enforcedEvents = await enforced.events()
+  t.equal(enforcedEvents.filter((e) => e.would_block === true).length, 0, 'nothing over the limit went unrefused')
 })

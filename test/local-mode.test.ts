@@ -88,6 +88,8 @@ test('off mode adds no hooks yet request.appfirewall has ip and a no-op record',
     breaker: 'closed',
     queued: 0,
     inFlight: 0,
+    ignored: { afterResponse: 0, outsideRequest: app.appfirewall.stats().ignored.outsideRequest },
+    limiter: null,
     lastStatus: null,
     lastSendAt: null
   })

@@ -46,9 +46,14 @@ test('the packed tarball installs and loads through require, import and TypeScri
 
   writeFileSync(join(project, 'esm.mjs'), `
     import Fastify from 'fastify'
-    import af, { appFirewall, record, classifyPath } from 'appfirewall-fastify'
+    import af, { appFirewall, record, classifyPath, errorCodes, defaults } from 'appfirewall-fastify'
     import * as ns from 'appfirewall-fastify'
     if (af !== appFirewall || ns.default !== af || typeof record !== 'function') throw new Error('bad ESM exports')
+    // Every value export is a named export too (Node's CommonJS detection sees only plain local names).
+    for (const name of ['appFirewall', 'record', 'classifyPath', 'errorCodes', 'defaults']) {
+      if (ns[name] !== af[name]) throw new Error('named export missing: ' + name)
+    }
+    if (defaults.queueSize !== 10000 || typeof errorCodes.FST_APPFIREWALL_INVALID_OPTIONS !== 'function') throw new Error('bad values')
     const app = Fastify()
     await app.register(af, { mode: 'off' })
     app.get('/', async (req) => ({ ip: req.appfirewall.ip, c: classifyPath('/favicon.ico') }))
@@ -65,8 +70,8 @@ test('the packed tarball installs and loads through require, import and TypeScri
   }))
   writeFileSync(join(project, 'consumer.mts'), `
     import Fastify from 'fastify'
-    import appFirewall, { record, classifyPath, type AppFirewallOptions } from 'appfirewall-fastify'
-    const opts: AppFirewallOptions = { mode: 'local', localLogPath: '/tmp/x.ndjson', trustedProxies: ['cloudflare'] }
+    import appFirewall, { record, classifyPath, errorCodes, defaults, type AppFirewallOptions } from 'appfirewall-fastify'
+    const opts: AppFirewallOptions = { mode: 'local', localLogPath: process.argv[2] ?? '/tmp/x.ndjson', trustedProxies: ['cloudflare'], cloudflareRefreshMs: 0 }
     const app = Fastify()
     await app.register(appFirewall, opts)
     app.get('/', async (request) => {
@@ -77,7 +82,16 @@ test('the packed tarball installs and loads through require, import and TypeScri
     })
     const n: number = app.appfirewall.stats().emitted
     const ok: boolean = await app.appfirewall.flush()
-    console.log(n, ok)
+    const q: number = defaults.queueSize
+    try {
+      await Fastify().register(appFirewall, { mode: 'loud' } as unknown as AppFirewallOptions)
+    } catch (err) {
+      if (!(err instanceof errorCodes.FST_APPFIREWALL_INVALID_OPTIONS)) throw err
+      const code: 'FST_APPFIREWALL_INVALID_OPTIONS' = err.code
+      console.log(code)
+    }
+    console.log(n, ok, q)
+    await app.close()
   `)
   // Reuse this repo's TypeScript and Node types rather than installing them again.
   mkdirSync(join(project, 'node_modules', '@types'), { recursive: true })
@@ -90,4 +104,10 @@ test('the packed tarball installs and loads through require, import and TypeScri
     out = String((err as { stdout?: string }).stdout) + String((err as { stderr?: string }).stderr)
   }
   t.equal(out.trim(), '', 'the TypeScript consumer type-checks')
+  // ...and runs: compiled by the same tsc, executed as ESM.
+  writeFileSync(join(project, 'tsconfig.emit.json'), JSON.stringify({
+    extends: './tsconfig.json', compilerOptions: { noEmit: false, outDir: 'out' }
+  }))
+  run('node', [tsc, '-p', 'tsconfig.emit.json'], project)
+  t.equal(run('node', [join('out', 'consumer.mjs'), join(work, 'consumer-events.ndjson')], project).trim(), 'FST_APPFIREWALL_INVALID_OPTIONS\n0 true 10000')
 })

@@ -178,3 +178,38 @@ test('asyncContext: false keeps request.appfirewall.record and turns the module-
   t.same(customs(file).map((e) => e.name), ['kept'])
   await app.close()
 })
+
+test('a job started by a request stops speaking for its visitor once the response is sent', async (t) => {
+  const { app, file } = await localApp(t)
+  let tick: () => void = () => {}
+  const ticking = new Promise<void>((resolve) => { tick = resolve })
+  app.get('/start-job', async (request) => {
+    record('job.started')
+    // The job outlives the request: it still runs inside the request's async context.
+    setTimeout(() => {
+      record('job.tick')
+      record('job.tick')
+      request.appfirewall.record('job.explicit', { via: 'request.appfirewall' })
+      tick()
+    }, 50)
+    return 'started'
+  })
+  await app.inject({ url: '/start-job', remoteAddress: '203.0.113.66' })
+  await ticking
+  await app.appfirewall.flush(2000)
+  const events = customs(file)
+  t.same(events.map((e) => e.name).sort(), ['job.explicit', 'job.started'], 'the module-level records after the response made no event')
+  t.ok(events.every((e) => e.ip === '203.0.113.66'))
+  const s = app.appfirewall.stats()
+  t.equal(s.ignored.afterResponse, 2, 'and they are counted')
+  t.equal(s.emitted, 3, 'not emitted: one http_request and two custom events')
+})
+
+test('module-level record() calls that find no request are counted, per process', async (t) => {
+  const { app } = await localApp(t)
+  const before = app.appfirewall.stats().ignored.outsideRequest
+  record('startup.job')
+  record('startup.job')
+  t.equal(app.appfirewall.stats().ignored.outsideRequest, before + 2)
+  t.equal(app.appfirewall.stats().emitted, 0)
+})

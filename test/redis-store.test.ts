@@ -1,6 +1,6 @@
 import { test, type Test } from 'tap'
 import { RateLimiter } from '../lib/limit/limiter'
-import { RedisStore } from '../lib/limit/redis-store'
+import { RedisStore, blocksChannel } from '../lib/limit/redis-store'
 import type { LimitCount, LimitRule } from '../lib/limit/store'
 import type { LimitedInfo, RedisLike } from '../lib/types'
 import type Redis from 'ioredis'
@@ -230,4 +230,32 @@ test('the Redis store answers incr with the shared count, the block left and whe
   a.close()
   t.equal(a.incr('192.0.2.41', rule, now), undefined, 'a closed store cannot count')
   t.equal(a.stats().subscribed, false)
+})
+
+test('the blocks channel holds the key prefix, ioredis keyPrefix and database; announcements count only with their block key', async (t) => {
+  const { prefix, raw, connect, ready } = sharedRedis(t, 'verify')
+  t.equal(blocksChannel(raw, prefix), `${prefix}blocks`, 'database 0 without keyPrefix: the plain name')
+  t.equal(blocksChannel(connect({ db: 2 }), prefix), `${prefix}blocks:db2`)
+  t.equal(blocksChannel(connect({ keyPrefix: 'shop:' }), prefix), `shop:${prefix}blocks`)
+  t.equal(blocksChannel({ eval: async () => 0, duplicate () { return this } }, 'x:'), 'x:blocks', 'a client without options')
+
+  const store = new RedisStore({ client: connect(), prefix })
+  t.teardown(() => { store.close() })
+  await ready()
+  const heard: Array<[string, number, string | undefined]> = []
+  store.subscribe((key, ms, cls) => { heard.push([key, ms, cls]) })
+  await waitFor(() => store.stats().subscribed, 5000, 'subscriber')
+  const channel = `${prefix}blocks`
+  await raw.publish(channel, '60000 0123456789ab scanner 192.0.2.60') // no block key behind it
+  await raw.publish(channel, 'Infinity 0123456789ab scanner 192.0.2.61')
+  await raw.publish(channel, '60000 0123456789ab scanner 192.0.2.61 x')
+  await raw.publish(channel, '60000 0123456789ab scanner 2001:db8::1')
+  await raw.set(`${prefix}block:{2001:db8:1::/48}`, '1', 'PX', 30_000)
+  await raw.publish(channel, '99999999 0123456789ab scanner 2001:db8:1::/48')
+  await waitFor(() => heard.length > 0 && store.stats().ignored >= 4, 2000, 'the announcements')
+  t.equal(heard.length, 1, 'only the announcement backed by its block key')
+  t.equal(heard[0]?.[0], '2001:db8:1::/48')
+  t.ok((heard[0]?.[1] ?? 0) > 29_000 && (heard[0]?.[1] ?? 0) <= 30_000, 'for the time the key has left, not what the message says')
+  t.equal(heard[0]?.[2], 'scanner', 'with its class')
+  t.equal(store.stats().ignored, 4, 'the others are ignored and counted')
 })

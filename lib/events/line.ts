@@ -42,6 +42,8 @@ export interface EventSource {
   uaClass: string | undefined
   wouldBlock: boolean
   blocked: boolean
+  /** The client went away before the response finished. */
+  aborted: boolean
 }
 
 /** `,"environment":"..."` or '' — computed once per registration. */
@@ -71,6 +73,7 @@ export function httpRequestLine (src: EventSource, status: number, nowMs: number
   if (src.uaClass !== undefined) line += opt('ua_class', src.uaClass)
   if (src.wouldBlock) line += ',"would_block":true'
   if (src.blocked) line += ',"blocked":true'
+  if (src.aborted) line += ',"aborted":true'
   if (src.via !== undefined) line += opt('via', src.via)
   return line + envSuffix + '}'
 }

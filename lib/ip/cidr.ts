@@ -235,12 +235,14 @@ const PREFIX = /^(?:0|[1-9]\d{0,2})$/
 export class CidrSet {
   // [network, mask] pairs, as int32 so that every test stays in small-integer
   // arithmetic (uint32 values above 2^31 would be compared as doubles).
-  private readonly v4: Int32Array
+  // Readable by range-bounds.ts, which measures what a list covers.
+  /** @internal */
+  readonly v4: Int32Array
   // 1 for each first octet that some IPv4 range covers: most addresses are
   // refused by one byte read before any range is scanned.
   private readonly v4First: Uint8Array
-  // [n0, n1, n2, n3, m0, m1, m2, m3] groups
-  private readonly v6: Uint32Array
+  /** @internal [n0, n1, n2, n3, m0, m1, m2, m3] groups */
+  readonly v6: Uint32Array
   /** The entries this set was built from, as given. */
   readonly source: readonly string[]
 

@@ -1,6 +1,8 @@
 import type { IncomingHttpHeaders } from 'node:http'
 import { CidrSet, parseIp, parseV4 } from './cidr'
 import { CLOUDFLARE_RANGES } from './cloudflare-ranges'
+import { anyClientProblem } from './trust-bounds'
+import { FST_APPFIREWALL_INVALID_CIDR } from '../errors'
 
 /**
  * What is known about one address text, computed once and cached: the
@@ -76,7 +78,9 @@ const INVALID: PeerInfo = Object.freeze({ ip: '', trusted: false, cloudflare: fa
 /**
  * Compiles a trustedProxies list: "cloudflare" and/or CIDRs and bare IPs,
  * IPv4 and IPv6. Throws a FST_APPFIREWALL_INVALID_CIDR error naming a bad
- * entry. `cloudflareRanges` defaults to the list shipped in the package.
+ * entry, or the entries that would let any client choose its IP (see
+ * anyClientProblem; register refuses those first, as invalid options).
+ * `cloudflareRanges` defaults to the list shipped in the package.
  */
 export function compileTrustedProxies (
   list: readonly string[],
@@ -88,6 +92,8 @@ export function compileTrustedProxies (
     if (entry === 'cloudflare') cloudflare = true
     else cidrs.push(entry)
   }
+  const wide = anyClientProblem(cidrs)
+  if (wide !== null) throw new FST_APPFIREWALL_INVALID_CIDR(JSON.stringify(cidrs.join(', ')), `${wide}: any client could choose its IP`)
   return {
     cloudflare,
     cidrs: CidrSet.parse(cidrs),

@@ -1,5 +1,6 @@
 import { request } from 'undici'
-import { CidrSet } from './cidr'
+import { CidrSet, parseIp } from './cidr'
+import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from './cloudflare-ranges'
 import { timerDelay } from '../timer-delay'
 import { FST_APPFIREWALL_CLOSED, FST_APPFIREWALL_CLOUDFLARE_RANGES } from '../errors'
 
@@ -25,13 +26,29 @@ export interface CloudflareRefresh {
 /** Cloudflare's answer is about 1 KB; anything near this is not it. */
 export const MAX_BODY_BYTES = 1024 * 1024
 // Far more than Cloudflare publishes (22 today), far less than a hostile answer.
-const MAX_RANGES = 10_000
+const MAX_RANGES = 1000
+
+function widest (list: readonly string[]): number {
+  return Math.min(...list.map((cidr) => Number(cidr.slice(cidr.indexOf('/') + 1))))
+}
+
+/**
+ * Shortest prefix a refreshed range may have, per family: one bit wider than
+ * the widest range of the shipped list (IPv4 /13 -> /12, IPv6 /29 -> /28).
+ * Cloudflare has published a /12 before (104.16.0.0/12, later split into a
+ * /13 and a /14), so a merge back must not freeze the list; anything wider
+ * is not an answer of Cloudflare's, and would make a large part of the
+ * Internet "Cloudflare", whose cf-connecting-ip is believed.
+ */
+export const MIN_PREFIX = Object.freeze({ v4: widest(CLOUDFLARE_IPV4) - 1, v6: widest(CLOUDFLARE_IPV6) - 1 })
 
 /**
  * Extracts the ranges from Cloudflare's API answer,
  * `{ "success": true, "result": { "ipv4_cidrs": [...], "ipv6_cidrs": [...] } }`.
- * Throws on anything else, on an empty family and on an entry that is not a
- * CIDR: a half-understood answer must not replace a good list.
+ * Throws on anything else, on an empty family, and on an entry that is not
+ * shaped like Cloudflare's: a CIDR with an explicit prefix, of its list's
+ * family (no IPv4-mapped IPv6), no wider than MIN_PREFIX allows. A
+ * half-understood or implausible answer must not replace a good list.
  */
 export function parseCloudflareAnswer (body: string): string[] {
   const answer: unknown = JSON.parse(body)
@@ -46,7 +63,23 @@ export function parseCloudflareAnswer (body: string): string[] {
   const ranges = [...v4, ...v6]
   // Throws, naming the entry, when one is not a strict CIDR.
   CidrSet.parse(ranges)
+  for (const cidr of v4) checkShape(cidr, false)
+  for (const cidr of v6) checkShape(cidr, true)
   return ranges
+}
+
+/** Throws unless `cidr` (already a strict CIDR) is `address/prefix` of the family given, no wider than MIN_PREFIX. */
+function checkShape (cidr: string, v6: boolean): void {
+  const slash = cidr.indexOf('/')
+  const ip = slash === -1 ? undefined : parseIp(cidr.slice(0, slash))
+  // parseIp turns IPv4-mapped IPv6 into IPv4: `v6` then tells the family by its bytes, not its spelling.
+  if (ip === undefined || ip.v6 !== v6 || (!v6 && cidr.indexOf(':') !== -1)) {
+    throw new FST_APPFIREWALL_CLOUDFLARE_RANGES(`${JSON.stringify(cidr)} is not an ${v6 ? 'IPv6' : 'IPv4'} range with a /prefix`)
+  }
+  const min = v6 ? MIN_PREFIX.v6 : MIN_PREFIX.v4
+  if (Number(cidr.slice(slash + 1)) < min) {
+    throw new FST_APPFIREWALL_CLOUDFLARE_RANGES(`${JSON.stringify(cidr)} is wider than any range Cloudflare publishes (the widest accepted is /${min})`)
+  }
 }
 
 function isStringList (value: unknown): value is string[] {

@@ -31,6 +31,7 @@ export function createLimiter (options: ResolvedOptions, parts: LimiterParts): R
   return new RateLimiter({
     rules: options.rateLimit,
     maxTrackedIps: options.maxTrackedIps,
+    siteFactor: options.ipv6SiteFactor,
     enforce: options.enforceRateLimit,
     onLimited: parts.onLimited,
     store,

@@ -65,10 +65,38 @@ function count (s: string, from: number, to: number): number {
  * at the end of the first four.
  */
 function prefix64 (head: string): string {
+  return prefixKey(head, '::/64')
+}
+
+function prefixKey (head: string, tail: string): string {
   let end = head.length
   // Drop trailing groups that are exactly "0" (":0", or a lone "0" at the start).
   while (end >= 2 && head.charCodeAt(end - 1) === 48 && head.charCodeAt(end - 2) === 58) end -= 2
   if (end === 1 && head.charCodeAt(0) === 48) end = 0
-  if (end === 0) return '::/64'
-  return (end === head.length ? head : head.slice(0, end)) + '::/64'
+  if (end === 0) return tail
+  return (end === head.length ? head : head.slice(0, end)) + tail
+}
+
+/**
+ * The /48 of an IPv6 limiter key: `2001:db8:1:2::/64` gives `2001:db8:1::/48`
+ * (RFC 5952, like the /64 key). A /48 is what one site is given (RFC 6177),
+ * so whoever rotates through its 65 536 /64s is counted there too. Only for
+ * keys `limiterKey` made from an IPv6 address (see isKey64): their text is the
+ * first four groups written out, trailing zero groups dropped, then `::/64`.
+ */
+export function siteKey (key64: string): string {
+  const head = key64.slice(0, key64.length - 5)
+  return prefixKey(head.slice(0, colonAfter(head, 0, 3)), '::/48')
+}
+
+/** True for an IPv6 /64 key of `limiterKey` (an IPv4 key never holds a '/'). O(1). */
+export function isKey64 (key: string): boolean {
+  const n = key.length
+  return n > 4 && key.charCodeAt(n - 3) === 47 && key.charCodeAt(n - 2) === 54 && key.charCodeAt(n - 1) === 52
+}
+
+/** True for a /48 key of `siteKey`. O(1). */
+export function isKey48 (key: string): boolean {
+  const n = key.length
+  return n > 4 && key.charCodeAt(n - 3) === 47 && key.charCodeAt(n - 2) === 52 && key.charCodeAt(n - 1) === 56
 }

@@ -1,6 +1,7 @@
 import type { LimitRule, LimitStore } from './store'
 import { LocalStore } from './local-store'
 import { BlockTable } from './block-table'
+import { isKey48, isKey64, siteKey } from './key'
 import { timerDelay } from '../timer-delay'
 import { describe, SharedCalls, type SharedCall, type SharedCallStats } from './shared-calls'
 import type { PluginLog } from '../guard'
@@ -16,18 +17,23 @@ export interface RateLimiterOptions {
   store?: LimitStore | undefined
   /** How long `close()` waits for the shared store's close, in ms (default 5000). */
   closeGraceMs?: number
+  /**
+   * IPv6 /64 keys also count for their /48, against each class's `max` times
+   * this (the `ipv6SiteFactor` option); 0 or absent: per /64 only.
+   */
+  siteFactor?: number
   log: PluginLog
 }
 
 /** Counters of the limiter, for tests and benchmarks. */
 export interface RateLimiterStats {
-  /** Keys with counters in this process (bounded by maxTrackedIps). */
+  /** Keys with counters in this process (bounded by maxTrackedIps; an IPv6 hit may hold two: its /64 and its /48). */
   tracked: number
   /** Keys blocked in this process, including blocks learnt from the shared store. */
   blocked: number
   /** Records dropped to make room for new keys. */
   evicted: number
-  /** Hits not counted because every record looked at was a hot offender. */
+  /** Hits of keys that found no record free (every record looked at was a hot key): counted approximately instead, in fixed memory. */
   untracked: number
   /** Times onLimited threw. */
   onLimitedErrors: number
@@ -55,9 +61,27 @@ const CLASSES: readonly Classification[] = ['scanner', 'benign-miss', 'unknown']
  * own count passes the limit before it learns of a block started elsewhere
  * (a race of a few milliseconds) announces it too: a block is never left
  * unannounced because a shared store failed or hung.
+ *
+ * With a site factor, the hit of an IPv6 /64 key counts for its /48 as well
+ * (key `2001:db8:1::/48`, limit `max × factor`, same window): whoever holds a
+ * /48 can rotate through its 65 536 /64s, which per-/64 counting never
+ * catches. A blocked /48 blocks every /64 inside it (`blockedFor` and `hit`
+ * look at both keys), and while it is blocked its /64s are not counted on
+ * their own, so a blocked /48 cannot fill the key table.
  */
 export class RateLimiter {
   private readonly rules: Partial<Record<Classification, LimitRule>>
+  // The /48 rules by class index; undefined when IPv6 is counted per /64 only.
+  private readonly siteRules: readonly LimitRule[] | undefined
+  // When the longest /48 block held ends: until then blockedFor also looks up
+  // the /48 of an IPv6 key (deriving it costs a string; most of the time no
+  // /48 is blocked and nothing is derived).
+  private siteEnd = 0
+  // The /48 of the last /64 key asked about: one request's blockedFor and hit,
+  // and a client's successive hits, ask for the same one; the reused string
+  // also keeps its hash for the Map lookups.
+  private lastKey64 = ''
+  private lastSite = ''
   // Held as its class for its typed stats(); used, like any store, through LimitStore's members only.
   private readonly local: LocalStore
   private readonly blocks: BlockTable
@@ -73,17 +97,21 @@ export class RateLimiter {
 
   constructor (opts: RateLimiterOptions) {
     const list: LimitRule[] = []
+    const sites: LimitRule[] = []
     const rules: Partial<Record<Classification, LimitRule>> = {}
+    const factor = opts.siteFactor ?? 0
     let longest = 0
     for (const classification of CLASSES) {
       const r = opts.rules[classification]
       if (r === undefined) continue
       const rule: LimitRule = Object.freeze({ classification, index: list.length, max: r.max, windowMs: r.windowMs })
+      sites.push(Object.freeze({ ...rule, max: r.max * factor }))
       list.push(rule)
       rules[classification] = rule
       if (r.windowMs > longest) longest = r.windowMs
     }
     this.rules = rules
+    this.siteRules = factor > 0 ? sites : undefined
     this.longestWindow = longest
     this.local = new LocalStore(list, opts.maxTrackedIps)
     this.blocks = new BlockTable(opts.maxTrackedIps)
@@ -116,9 +144,17 @@ export class RateLimiter {
     return this.rules[cls] !== undefined
   }
 
-  /** Milliseconds `key` stays blocked at `now` (epoch ms), 0 when it is not. A Map lookup: called by onRequest for every request when enforcing. */
+  /**
+   * Milliseconds `key` stays blocked at `now` (epoch ms), 0 when it is not;
+   * an IPv6 /64 key is blocked by its /48's block too. A Map lookup (two while
+   * a /48 is blocked): called by onRequest for every request when enforcing.
+   */
   blockedFor (key: string, now: number): number {
-    const until = this.blocks.until(key, now)
+    let until = this.blocks.until(key, now)
+    if (now < this.siteEnd && isKey64(key)) {
+      const site = this.blocks.until(this.siteOf(key), now)
+      if (site > until) until = site
+    }
     return until === 0 ? 0 : until - now
   }
 
@@ -131,6 +167,19 @@ export class RateLimiter {
   hit (key: string, ip: string, cls: Classification, now: number): number {
     const rule = this.rules[cls]
     if (rule === undefined) return 0
+    if (this.siteRules !== undefined && isKey64(key)) {
+      const siteMs = this.count(this.siteOf(key), ip, this.siteRules[rule.index] as LimitRule, now)
+      if (siteMs > 0) {
+        // The /48's block covers the /64; a longer block of the /64 itself still shows.
+        const own = this.blocks.until(key, now) - now
+        return own > siteMs ? own : siteMs
+      }
+    }
+    return this.count(key, ip, rule, now)
+  }
+
+  /** One hit of `key` under `rule`: counted here and in the shared store; 0 or the ms its block has left. */
+  private count (key: string, ip: string, rule: LimitRule, now: number): number {
     const est = this.local.incr(key, rule, now)
     // A synchronous shared store settles here, before the block check below.
     this.shared?.send(key, ip, rule, now)
@@ -138,9 +187,23 @@ export class RateLimiter {
     if (until !== 0) return until - now
     if (est <= rule.max) return 0
     const ms = rule.windowMs - (now % rule.windowMs)
-    this.blocks.set(key, now + ms, now)
+    this.hold(key, now + ms, now)
     this.notify(ip, key, rule, est, ms)
     return ms
+  }
+
+  private siteOf (key64: string): string {
+    if (key64 !== this.lastKey64) {
+      this.lastSite = siteKey(key64)
+      this.lastKey64 = key64
+    }
+    return this.lastSite
+  }
+
+  /** Blocks `key` until `until` (epoch ms), whoever decided it. */
+  private hold (key: string, until: number, now: number): void {
+    this.blocks.set(key, until, now)
+    if (until > this.siteEnd && isKey48(key)) this.siteEnd = until
   }
 
   /** Keys with counters in this process. */
@@ -188,17 +251,26 @@ export class RateLimiter {
     if (!(ms > 0)) return
     if (ms > rule.windowMs) ms = rule.windowMs
     const had = this.blocks.until(key, now) !== 0
-    this.blocks.set(key, now + ms, now)
+    this.hold(key, now + ms, now)
     // Without `started`, the hit whose count is max + 1 started the block.
     const here = typeof started === 'boolean' ? started : count === rule.max + 1
     if (here && !had) this.notify(call.ip, key, rule, count, ms)
   }
 
-  // A block decided elsewhere, delivered by the store's subscription. Never throws.
-  private readonly onSharedBlock = (key: string, blockedMs: number): void => {
+  // A block decided elsewhere, delivered by the store's subscription. Never
+  // throws. It lasts at most the window of its class's rule (a class without
+  // a rule here: ignored), or the longest window when the store names none.
+  private readonly onSharedBlock = (key: string, blockedMs: number, classification?: Classification): void => {
     if (this.closed || typeof key !== 'string' || typeof blockedMs !== 'number' || !(blockedMs > 0)) return
+    let longest = this.longestWindow
+    if (classification !== undefined) {
+      // A lookup only for a known name: rules is a plain object ("__proto__" would find one).
+      const rule = CLASSES.includes(classification) ? this.rules[classification] : undefined
+      if (rule === undefined) return
+      longest = rule.windowMs
+    }
     const now = Date.now()
-    this.blocks.set(key, now + Math.min(blockedMs, this.longestWindow), now)
+    this.hold(key, now + Math.min(blockedMs, longest), now)
   }
 
   private notify (ip: string, key: string, rule: LimitRule, count: number, ms: number): void {

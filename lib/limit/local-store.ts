@@ -1,4 +1,5 @@
 import { estimate, windowStart, type LimitRule, type LimitStore } from './store'
+import { OverflowSketch } from './overflow'
 
 // How many records one eviction round looks at, and how many rounds it may
 // take. Bounded work per new key, whatever the store holds.
@@ -16,7 +17,7 @@ export type LocalStoreStats = {
   tracked: number
   /** Records dropped to make room for new keys. */
   evicted: number
-  /** Hits not counted because every record looked at was a hot offender. */
+  /** Hits of keys without a record (every record looked at was a hot offender), counted in the overflow sketch. */
   untracked: number
 }
 
@@ -36,9 +37,12 @@ export type LocalStoreStats = {
  * finds none, the coolest record below half its limit. A hot offender (at half
  * its limit or more) is never dropped for a newcomer: the hand passes over it,
  * so a flood of one-shot addresses cycles around it. If every record the hand
- * looks at is hot, the newcomer is not tracked (counted in `untracked`) rather
- * than forgetting an offender. Blocks are not kept here (the limiter's block
- * table holds them), so dropping a record never lifts a block.
+ * looks at is hot, the newcomer gets no record rather than an offender being
+ * forgotten (counted in `untracked`); its hits are counted in an overflow
+ * sketch instead (see OverflowSketch), whose estimate never falls short, so
+ * filling the table with keys held under their limit does not blind the
+ * limiter to a new one. Blocks are not kept here (the limiter's block table
+ * holds them), so dropping a record never lifts a block.
  */
 export class LocalStore implements LimitStore {
   private untracked = 0
@@ -51,6 +55,8 @@ export class LocalStore implements LimitStore {
   private freeTop = 0
   private high = 0
   private hand: Iterator<[string, number]>
+  // By rule index, made on the first hit that finds no room.
+  private readonly overflow: Array<OverflowSketch | undefined> = []
 
   /** `rules`: every configured class, each at its `index`; `maxKeys`: the most records held. */
   constructor (private readonly rules: readonly LimitRule[], private readonly maxKeys: number) {
@@ -61,13 +67,14 @@ export class LocalStore implements LimitStore {
     this.hand = this.records.entries()
   }
 
-  /** The count of this hit (see LimitStore for the window). A newcomer that finds no room counts as 1, untracked. */
+  /** The count of this hit (see LimitStore for the window). A newcomer that finds no room is counted in the overflow sketch. */
   incr (key: string, rule: LimitRule, now: number): number {
     let r = this.records.get(key)
     if (r === undefined) {
       if (this.records.size >= this.maxKeys && !this.makeRoom(now)) {
         this.untracked++
-        return 1
+        const sketch = this.overflow[rule.index] ??= new OverflowSketch(this.maxKeys, rule.windowMs)
+        return sketch.incr(key, now)
       }
       r = this.allocate()
       this.records.set(key, r)
@@ -94,6 +101,7 @@ export class LocalStore implements LimitStore {
   }
 
   close (): void {
+    this.overflow.length = 0
     this.records.clear()
     this.freeTop = 0
     this.high = 0

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { windowStart, type LimitBlockListener, type LimitCount, type LimitRule, type LimitStore } from './store'
-import type { RedisLike } from '../types'
+import { isKey48, isKey64 } from './key'
+import { parseV4 } from '../ip/cidr'
+import type { Classification, RedisLike } from '../types'
 
 /**
  * One atomic step per hit: count it in the current window (the key expires
@@ -11,8 +13,8 @@ import type { RedisLike } from '../types'
  * see the block key already there).
  *
  * KEYS: current window counter, previous window counter, block key.
- * ARGV: windowMs, elapsed ms in the window, max, channel, key, instance id.
- * Message: `<ms left> <instance id> <key>`.
+ * ARGV: windowMs, elapsed ms in the window, max, channel, key, instance id, class.
+ * Message: `<ms left> <instance id> <class> <key>`.
  * Reply: { estimate, block ms left (<= 0: none), 1 if this call set the block }.
  * The three keys share the `{key}` hash tag, so the script also runs on a cluster.
  */
@@ -30,7 +32,7 @@ if est > tonumber(ARGV[3]) and ttl <= 0 then
   ttl = w - elapsed
   if ttl < 1 then ttl = 1 end
   redis.call('SET', KEYS[3], '1', 'PX', ttl)
-  redis.call('PUBLISH', ARGV[4], ttl .. ' ' .. ARGV[6] .. ' ' .. ARGV[5])
+  redis.call('PUBLISH', ARGV[4], ttl .. ' ' .. ARGV[6] .. ' ' .. ARGV[7] .. ' ' .. ARGV[5])
   set = 1
 end
 return { est, ttl, set }
@@ -38,6 +40,38 @@ return { est, ttl, set }
 
 /** Name the script is defined under on the user's ioredis client (EVALSHA, EVAL on NOSCRIPT). */
 const COMMAND = 'appfirewallHit'
+/** For a client without pttl(): the same check through EVAL (KEYS are prefixed like any key). */
+const PTTL_SCRIPT = "return redis.call('PTTL', KEYS[1])"
+// Announcements being checked against their block key at once; more are
+// ignored (counted), so a flood of PUBLISHes cannot pile up commands.
+export const MAX_VERIFYING = 64
+const CLASSES: ReadonlySet<string> = new Set<Classification>(['scanner', 'benign-miss', 'unknown'])
+const MS = /^[1-9]\d{0,11}$/
+const ID = /^[0-9a-f]{12}$/
+const V6_KEY = /^[0-9a-f:]{0,39}::\/(?:64|48)$/
+
+/**
+ * The channel blocks are announced on. Pub/sub ignores the database and
+ * ioredis' `keyPrefix` (channels are not keys), so both are part of the name:
+ * apps kept apart by either never hear each other's blocks. Database 0 with no
+ * keyPrefix keeps the plain `<prefix>blocks`.
+ */
+export function blocksChannel (client: RedisLike, prefix: string): string {
+  let keyPrefix = ''
+  let db = 0
+  try {
+    const o = (client as { options?: { keyPrefix?: unknown, db?: unknown } }).options
+    if (typeof o?.keyPrefix === 'string') keyPrefix = o.keyPrefix
+    if (typeof o?.db === 'number' && Number.isInteger(o.db)) db = o.db
+  } catch {} // a client whose options getter throws is read as db 0, no keyPrefix
+  return `${keyPrefix}${prefix}blocks${db === 0 ? '' : `:db${db}`}`
+}
+
+/** A limiter key as the limiter makes them (IPv4, IPv6 /64 or /48), and nothing else. */
+function isLimiterKey (key: string): boolean {
+  if (key.indexOf(':') === -1) return parseV4(key, 0, key.length) !== -1
+  return (isKey64(key) || isKey48(key)) && V6_KEY.test(key)
+}
 
 export interface RedisStoreOptions {
   /** The user's ioredis client: used for commands, duplicated once for the subscription, never closed. */
@@ -68,11 +102,14 @@ export class RedisStore implements LimitStore {
   private listener: LimitBlockListener | undefined
   private subscribed = false
   private closed = false
+  private verifying = 0
+  // Announcements not acted on: malformed, not backed by a block key, or over MAX_VERIFYING.
+  private ignored = 0
 
   constructor (opts: RedisStoreOptions) {
     this.client = opts.client
     this.prefix = opts.prefix
-    this.channel = `${opts.prefix}blocks`
+    this.channel = blocksChannel(opts.client, opts.prefix)
     // ioredis' defineCommand sends EVALSHA and falls back to EVAL after a
     // NOSCRIPT (a restarted Redis); a client without it gets plain EVAL.
     this.defined = typeof this.client.defineCommand === 'function'
@@ -92,9 +129,9 @@ export class RedisStore implements LimitStore {
     const base = `${this.prefix}${rule.classification}:${tag}:`
     const call: Promise<unknown> = this.defined
       ? this.client[COMMAND](`${base}${start}`, `${base}${start - w}`, `${this.prefix}block:${tag}`,
-        w, now - start, rule.max, this.channel, key, this.id)
+        w, now - start, rule.max, this.channel, key, this.id, rule.classification)
       : this.client.eval(HIT_SCRIPT, 3, `${base}${start}`, `${base}${start - w}`, `${this.prefix}block:${tag}`,
-        w, now - start, rule.max, this.channel, key, this.id)
+        w, now - start, rule.max, this.channel, key, this.id, rule.classification)
     return call.then(toCount)
   }
 
@@ -116,8 +153,9 @@ export class RedisStore implements LimitStore {
     if (sub.status === 'wait') sub.connect().catch(this.onSubError)
   }
 
-  stats (): { subscribed: boolean } {
-    return { subscribed: this.subscribed }
+  /** `ignored`: announcements not acted on (malformed, no block key behind them, or too many at once). */
+  stats (): { subscribed: boolean, ignored: number } {
+    return { subscribed: this.subscribed, ignored: this.ignored }
   }
 
   /** Closes the subscriber connection, never the user's client. */
@@ -153,15 +191,54 @@ export class RedisStore implements LimitStore {
   // from printing them.
   private readonly onSubError = (): void => {}
 
+  // Anyone who can PUBLISH on the server (any database, any ACL user with
+  // pub/sub) can send to this channel, so an announcement is only a hint: it
+  // must be well formed, and the block key it names must exist in this
+  // store's own keyspace, whose PTTL (not the message) says how long the
+  // block lasts. The limiter then caps it at the class's window.
   private readonly onMessage = (channel: string, message: string): void => {
-    const listener = this.listener
-    if (channel !== this.channel || listener === undefined) return
-    const a = message.indexOf(' ')
-    const b = a > 0 ? message.indexOf(' ', a + 1) : -1
-    if (b === -1) return
-    const ms = Number(message.slice(0, a))
-    if (!(ms > 0) || message.slice(a + 1, b) === this.id) return
-    listener(message.slice(b + 1), ms)
+    if (channel !== this.channel || this.listener === undefined) return
+    const parts = typeof message === 'string' && message.length <= 100 ? message.split(' ') : []
+    if (parts.length !== 4 || parts[1] === this.id) {
+      if (parts.length !== 4) this.ignored++
+      return
+    }
+    const [ms, id, cls, key] = parts as [string, string, string, string]
+    if (!MS.test(ms) || !ID.test(id) || !CLASSES.has(cls) || !isLimiterKey(key)) {
+      this.ignored++
+      return
+    }
+    this.verify(key, cls as Classification)
+  }
+
+  private verify (key: string, cls: Classification): void {
+    const status = this.client.status
+    if (this.closed || this.verifying >= MAX_VERIFYING || (status !== undefined && status !== 'ready' && status !== 'wait')) {
+      // Not now: the block still reaches this instance with its next hit of the key (the script's reply).
+      this.ignored++
+      return
+    }
+    this.verifying++
+    const blockKey = `${this.prefix}block:{${key}}`
+    let reply: unknown
+    try {
+      reply = typeof this.client.pttl === 'function' ? this.client.pttl(blockKey) : this.client.eval(PTTL_SCRIPT, 1, blockKey)
+    } catch {
+      reply = undefined
+    }
+    Promise.resolve(reply).then((ttl) => {
+      this.verifying--
+      const ms = Number(ttl)
+      const listener = this.listener
+      if (this.closed || listener === undefined || !(ms > 0)) {
+        this.ignored++
+        return
+      }
+      listener(key, ms, cls)
+    }, () => {
+      this.verifying--
+      this.ignored++
+    }).catch(() => {}) // a listener that throws must not become an unhandled rejection
   }
 }
 

@@ -12,7 +12,11 @@ import type { Classification, RateLimitRule } from '../types'
 export interface LimitRule extends RateLimitRule {
   /** The class counted, e.g. `"scanner"`. */
   readonly classification: Classification
-  /** 0-based position of the class among the configured ones (always < 3). */
+  /**
+   * 0-based position of the class among the configured ones (always < 3). An
+   * IPv6 /48 key is counted under a rule of its own (same class, index and
+   * window, `max` times `ipv6SiteFactor`).
+   */
   readonly index: number
 }
 
@@ -38,8 +42,13 @@ export interface LimitCount {
   started?: boolean
 }
 
-/** Receives blocks decided elsewhere: the limiter key and the milliseconds left (from now). */
-export type LimitBlockListener = (key: string, blockedMs: number) => void
+/**
+ * Receives blocks decided elsewhere: the limiter key, the milliseconds left
+ * (from now) and, optionally, the class whose limit was passed. The limiter
+ * holds such a block at most for that class's `windowMs` (a class it has no
+ * rule for: not at all), or, without a class, for its longest window.
+ */
+export type LimitBlockListener = (key: string, blockedMs: number, classification?: Classification) => void
 
 /**
  * Where hit counts live. The in-process store implements it, the Redis store
@@ -59,8 +68,10 @@ export type LimitBlockListener = (key: string, blockedMs: number) => void
  *
  * Contract:
  * - `incr(key, rule, now)` is called on the request path for each counted hit
- *   (`key` from the limiter: an IPv4 address, or an IPv6 /64 like
- *   `2001:db8:1:2::/64`; `now` in epoch ms). It must not block. It returns
+ *   (`key` from the limiter: an IPv4 address, an IPv6 /64 like
+ *   `2001:db8:1:2::/64`, and for the same hit its /48 like `2001:db8:1::/48`
+ *   under a rule whose `max` is the class's times `ipv6SiteFactor`; `now` in
+ *   epoch ms). It must not block. It returns
  *   - a number: the count, known at once (a synchronous store). The hit's own
  *     request can already be marked over the limit;
  *   - a promise of a `LimitCount` (a shared store). The request never waits
@@ -74,11 +85,13 @@ export type LimitBlockListener = (key: string, blockedMs: number) => void
  *   pending and further hits are not sent meanwhile: settle every promise
  *   (use timeouts), or a store that hangs stays left out.
  * - `subscribe(listener)` (optional): called once, when the limiter is built.
- *   A shared store calls `listener(key, blockedMs)` (ms from now) for blocks
- *   decided by other instances, so they are enforced here at once rather than
- *   at this instance's next hit of that key. Leave out this instance's own
- *   blocks (tag messages with an instance id): a block it already holds is
- *   taken as announced, so `onLimited` would not run for it.
+ *   A shared store calls `listener(key, blockedMs, classification)` (ms from
+ *   now) for blocks decided by other instances, so they are enforced here at
+ *   once rather than at this instance's next hit of that key. Leave out this
+ *   instance's own blocks (tag messages with an instance id): a block it
+ *   already holds is taken as announced, so `onLimited` would not run for it.
+ *   Deliver only blocks your store really holds: whatever reaches the
+ *   listener is enforced (the Redis store checks the block key first).
  * - `stats()` (optional): a few counters for diagnostics.
  * - `close()` releases what the store opened. Called once, by `app.close()`,
  *   which waits for it at most `closeGraceMs`; an error is logged, never thrown.

@@ -4,11 +4,14 @@ import { AsyncLocalStorage } from 'node:async_hooks'
 import type { EventSource } from '../events/line'
 import type { AppFirewallRequest, Classification, EventFields } from '../types'
 import type { Guard } from '../guard'
+import { unattributed } from '../counters'
 import type { ClientReader, RawRequest } from './client'
 
 /** What turns a record() call into a queued `custom` event (one per registration). */
 export interface CustomRecorder {
   recordCustom: (ctx: RequestContext, name: unknown, fields: unknown) => void
+  /** A module-level record() reached this request after its response: not attributed, only counted. */
+  recordedLate: () => void
 }
 
 export const storage = new AsyncLocalStorage<RequestContext>()
@@ -35,8 +38,16 @@ export class RequestContext implements EventSource, AppFirewallRequest {
   skipped = false
   /** Limiter key (IPv4, or IPv6 /64), computed on first need. */
   key: string | undefined = undefined
-  /** Allow-listed: never counted nor blocked. */
+  /** Allow-listed, or a claim nobody vouches for (a Worker subrequest): never counted nor blocked. */
   uncounted = false
+  /** Classified and counted by the limiter already (enforcement counts before the response). */
+  counted = false
+  /** The client went away before the response finished. */
+  aborted = false
+  /** The raw response, for what an aborted request was told (unset for a context made late). */
+  response: { readonly headersSent: boolean, readonly statusCode: number } | undefined = undefined
+  /** Its event was built: later module-level record() calls are not attributed to it. */
+  finished = false
 
   constructor (
     readonly recorder: CustomRecorder | undefined,
@@ -45,10 +56,14 @@ export class RequestContext implements EventSource, AppFirewallRequest {
   ) {}
 
   record (event: string, fields?: EventFields): void {
-    // Detached calls (`const { record } = request.appfirewall`) lose `this`:
-    // fall back to the request bound to the current async context.
-    const ctx = this instanceof RequestContext ? this : storage.getStore()
-    if (ctx?.recorder !== undefined) ctx.recorder.recordCustom(ctx, event, fields)
+    // Called on the request itself, it is attributed whenever it runs: the
+    // app names the request. Detached (`const { record } = request.appfirewall`)
+    // it has no `this` and works like the module-level record().
+    if (this instanceof RequestContext) {
+      if (this.recorder !== undefined) this.recorder.recordCustom(this, event, fields)
+      return
+    }
+    record(event, fields)
   }
 }
 
@@ -59,7 +74,16 @@ export class RequestContext implements EventSource, AppFirewallRequest {
  */
 export function record (event: string, fields?: EventFields): void {
   const ctx = storage.getStore()
-  if (ctx?.recorder !== undefined) ctx.recorder.recordCustom(ctx, event, fields)
+  if (ctx === undefined) {
+    unattributed.outsideRequest++
+    return
+  }
+  const recorder = ctx.recorder
+  if (recorder === undefined) return
+  // A timer or job started by the request still carries its context: after
+  // the response it must not go on speaking with this visitor's IP.
+  if (ctx.finished) recorder.recordedLate()
+  else recorder.recordCustom(ctx, event, fields)
 }
 
 /** Makes the context of a request, its client already read; one per registration. */

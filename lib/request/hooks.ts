@@ -1,82 +1,83 @@
-// The per-request work, as three Fastify hooks (DESIGN.md, "What happens to
-// one request"):
-//   onRequest   make the context (client IP, headers), bind it for record(),
-//               refuse a blocked IP with 429 before routing work;
-//   preHandler  re-bind it where a body parser's callbacks lost it;
-//   onResponse  classify a 404, count it, build the event line, push it.
-// No I/O, no JSON, no timers here: the sink takes the line out of band.
+// The per-request work, as Fastify hooks (DESIGN.md, "What happens to one
+// request"):
+//   onRequest       make the context (client IP, headers), bind it for
+//                   record(), refuse a blocked client with 429 before routing;
+//   preHandler      re-bind it where a body parser's callbacks lost it;
+//   onSend          (enforcement only) a 404 that passes the limit, or comes
+//                   from a blocked client, becomes the 429;
+//   onResponse      the request ends (request/finish.ts);
+//   onRequestAbort  the client went away first: it ends too, as 499.
+// A hook registered before the plugin may answer first: the context is then
+// made where it is first needed, so every request still leaves its event.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { IncomingMessage } from 'node:http'
-import { classifyPathVerdict } from '../classify/classify'
-import { httpRequestLine } from '../events/line'
 import type { Guard } from '../guard'
-import type { CidrSet } from '../ip/cidr'
-import { limiterKey, type RateLimiter } from '../limit'
-import type { Sink } from '../ship'
 import { kContext, kHooksSaw } from '../symbols'
 import type { ResolvedOptions } from '../types'
 import { storage, type ContextFactory, type RequestContext } from './context'
+import type { Finisher } from './finish'
 
 export type RequestWithContext = FastifyRequest & { [kContext]: RequestContext | null }
+
+type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+type SendHook = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) => void
 
 export interface HookParts {
   options: Pick<ResolvedOptions, 'enforceRateLimit' | 'enforceScope' | 'classify404' | 'asyncContext'>
   contexts: ContextFactory
-  sink: Sink
-  limiter: RateLimiter | undefined
+  finisher: Finisher
   guard: Guard
   skip: ((request: FastifyRequest) => boolean) | undefined
-  allowList: CidrSet | undefined
-  envSuffix: string
   /** Router-rejected requests open right now: while there are any, onRequest marks what it sees. */
   badUrlsOpen: () => number
 }
 
 export interface RequestHooks {
-  onRequest: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
-  preHandler: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
-  onResponse: (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
+  onRequest: Hook
+  preHandler: Hook
+  /** Added only with enforcement on. */
+  onSend: SendHook
+  onResponse: Hook
+  onRequestAbort: (request: FastifyRequest, done: HookHandlerDoneFunction) => void
 }
 
+/** Nginx's status for a client that closed the connection before the response. */
+export const CLIENT_CLOSED = 499
+
 export function createHooks (parts: HookParts): RequestHooks {
-  const { contexts, sink, limiter, guard, skip, allowList, envSuffix, badUrlsOpen } = parts
-  const enforce = limiter !== undefined && parts.options.enforceRateLimit
+  const { contexts, finisher, guard, skip, badUrlsOpen } = parts
+  const enforce = parts.options.enforceRateLimit
   const enforceAll = parts.options.enforceScope === 'all'
   const classify404 = parts.options.classify404
   const asyncContext = parts.options.asyncContext
 
-  /** The key an IP is counted under, or undefined when it is never counted (allowList, unknown peer). */
-  function limitKey (ctx: RequestContext): string | undefined {
-    if (ctx.key === undefined && !ctx.uncounted) {
-      if (allowList?.has(ctx.ip) === true) ctx.uncounted = true
-      else ctx.key = limiterKey(ctx.ip)
-    }
-    return ctx.key
+  function make (request: FastifyRequest): RequestContext {
+    const ctx = contexts.make(request.method, request.url, request.raw)
+    ;(request as RequestWithContext)[kContext] = ctx
+    if (skip !== undefined && guard.call(skip, request)) ctx.skipped = true
+    return ctx
   }
 
-  /** Milliseconds the request's client stays blocked; 0 (after one boolean check) while nobody is. */
-  function blockedFor (ctx: RequestContext, now: number): number {
-    const l = limiter as RateLimiter
-    if (!l.anyBlocked(now)) return 0
-    const key = limitKey(ctx)
-    return key === undefined ? 0 : l.blockedFor(key, now)
+  /** The request's context, made now if a hook before ours answered before onRequest ran. */
+  function contextOf (request: FastifyRequest): RequestContext {
+    return (request as RequestWithContext)[kContext] ?? make(request)
   }
 
   function onRequest (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     let ctx: RequestContext | undefined
     try {
-      const raw = request.raw
       // Only while a router-rejected request is open: ordinary traffic adds no property to the raw request.
-      if (badUrlsOpen() > 0) (raw as IncomingMessage & { [kHooksSaw]?: boolean })[kHooksSaw] = true
-      ctx = contexts.make(request.method, request.url, raw)
-      ;(request as RequestWithContext)[kContext] = ctx
-      if (skip !== undefined && guard.call(skip, request)) {
-        ctx.skipped = true
-      } else if (enforce && (enforceAll || request.is404)) {
-        const ms = blockedFor(ctx, Date.now())
+      if (badUrlsOpen() > 0) (request.raw as IncomingMessage & { [kHooksSaw]?: boolean })[kHooksSaw] = true
+      ctx = make(request)
+      ctx.response = reply.raw
+      if (enforce && !ctx.skipped && (enforceAll || request.is404)) {
+        const now = Date.now()
+        const ms = finisher.blockedFor(ctx, now)
         if (ms > 0) {
+          // Counted too, so that the window's count (and its carry) is the same as in shadow mode.
+          if (request.is404 && classify404) finisher.count(ctx, now)
           ctx.blocked = true
-          refuse(reply, ms)
+          reply.code(429).header('retry-after', retryAfter(ms)).send(refusal(ms))
           return
         }
       }
@@ -95,44 +96,67 @@ export function createHooks (parts: HookParts): RequestHooks {
     else done()
   }
 
-  function onResponse (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+  // A 404 from anywhere (the router's not-found handler, reply.callNotFound(),
+  // a handler answering 404 itself) is counted before it is sent: the hit
+  // that passes `max` is refused, as with @fastify/rate-limit (N answered,
+  // the next refused), and so is every 404 of a blocked client.
+  function onSend (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
     try {
-      const ctx = (request as RequestWithContext)[kContext]
-      if (ctx !== null && ctx !== undefined && !ctx.skipped) {
-        const status = reply.statusCode
-        const now = Date.now()
-        if (status === 404 && classify404) {
-          guard.fault('classify')
-          const verdict = classifyPathVerdict(ctx.url)
-          ctx.classification = verdict.classification
-          ctx.rule = verdict.rule
-          if (limiter !== undefined && limiter.counts(verdict.classification)) {
-            const key = limitKey(ctx)
-            if (key !== undefined && limiter.hit(key, ctx.ip, verdict.classification, now) > 0 && !enforce) {
-              ctx.wouldBlock = true
-            }
+      if (reply.statusCode === 404) {
+        const ctx = contextOf(request)
+        if (!ctx.skipped && !ctx.counted && !ctx.blocked) {
+          const now = Date.now()
+          const ms = classify404 ? finisher.count(ctx, now) : finisher.blockedFor(ctx, now)
+          if (ms > 0) {
+            ctx.blocked = true
+            // The 404 body is replaced: a stream must not be left open.
+            if (typeof (payload as { destroy?: unknown } | null)?.destroy === 'function') (payload as { destroy: () => void }).destroy()
+            reply.code(429).header('retry-after', retryAfter(ms)).type('application/json; charset=utf-8')
+            reply.removeHeader('content-length')
+            done(null, JSON.stringify(refusal(ms)))
+            return
           }
         }
-        guard.fault('event')
-        const line = httpRequestLine(ctx, status, now, envSuffix)
-        guard.fault('sink')
-        sink.push(line)
       }
+    } catch (err) {
+      guard.error(err, 'onSend')
+    }
+    done(null, payload)
+  }
+
+  function onResponse (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    try {
+      const status = reply.statusCode
+      finisher.finish(contextOf(request), status, Date.now(), status === 404)
     } catch (err) {
       guard.error(err, 'onResponse')
     }
     done()
   }
 
-  return { onRequest, preHandler, onResponse }
+  function onRequestAbort (request: FastifyRequest, done: HookHandlerDoneFunction): void {
+    try {
+      const ctx = contextOf(request)
+      ctx.aborted = true
+      // What the client was told, if its headers went out; else nginx's 499.
+      const res = ctx.response
+      const status = res?.headersSent === true ? res.statusCode : CLIENT_CLOSED
+      finisher.finish(ctx, status, Date.now(), request.is404 || status === 404)
+    } catch (err) {
+      guard.error(err, 'onRequestAbort')
+    }
+    done()
+  }
+
+  return { onRequest, preHandler, onSend, onResponse, onRequestAbort }
 }
 
-/** 429 with Retry-After in whole seconds (at least 1), and a body shaped like @fastify/rate-limit's. */
-function refuse (reply: FastifyReply, ms: number): void {
-  const secs = Math.max(1, Math.ceil(ms / 1000))
-  reply.code(429).header('retry-after', String(secs)).send({
-    statusCode: 429,
-    error: 'Too Many Requests',
-    message: `Rate limit exceeded, retry in ${secs} seconds`
-  })
+/** Retry-After in whole seconds, at least 1. */
+function retryAfter (ms: number): string {
+  return String(Math.max(1, Math.ceil(ms / 1000)))
+}
+
+/** A body shaped like @fastify/rate-limit's. */
+function refusal (ms: number): { statusCode: number, error: string, message: string } {
+  return { statusCode: 429, error: 'Too Many Requests', message: `Rate limit exceeded, retry in ${retryAfter(ms)} seconds` }
 }

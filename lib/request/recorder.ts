@@ -8,6 +8,9 @@ import type { CustomRecorder } from './context'
 
 export function createRecorder (sink: Sink, counters: Counters, guard: Guard, envSuffix: string): CustomRecorder {
   return {
+    recordedLate () {
+      counters.ignored.afterResponse++
+    },
     recordCustom (ctx, name, fields) {
       let line: string
       try {

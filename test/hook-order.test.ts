@@ -1,0 +1,45 @@
+// Whoever answers a request, it leaves one event: an app hook registered
+// before the plugin may answer before the plugin's onRequest ever runs.
+import { test } from 'tap'
+import Fastify from 'fastify'
+import { join } from 'node:path'
+import appFirewall from '../lib/index'
+import { readEvents, tempDir } from './fixtures'
+
+test('a request answered by an app onRequest hook registered before the plugin still leaves its event', async (t) => {
+  const file = join(tempDir(), 'e.ndjson')
+  const app = Fastify()
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.headers.authorization === undefined) return reply.code(401).send({ error: 'no token' })
+  })
+  await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0, trustedProxies: ['10.0.0.0/8'] })
+  app.get('/private', async (request) => ({ ip: request.appfirewall.ip }))
+  t.teardown(() => app.close())
+
+  const refused = await app.inject({ url: '/private', remoteAddress: '10.1.1.1', headers: { 'x-forwarded-for': '203.0.113.40', 'user-agent': 'curl/8' } })
+  t.equal(refused.statusCode, 401, 'the app answered')
+  const probe = await app.inject({ url: '/.env', remoteAddress: '10.1.1.1', headers: { 'x-forwarded-for': '203.0.113.41' } })
+  t.equal(probe.statusCode, 401)
+  const served = await app.inject({ url: '/private', remoteAddress: '10.1.1.1', headers: { authorization: 'x', 'x-forwarded-for': '203.0.113.42' } })
+  t.same(served.json(), { ip: '203.0.113.42' })
+  await app.appfirewall.flush(2000)
+  const events = readEvents(file)
+  t.equal(events.length, 3, 'one event per request')
+  t.match(events[0], { status: 401, path: '/private', ip: '203.0.113.40', ua: 'curl/8' })
+  t.match(events[1], { status: 401, path: '/.env', ip: '203.0.113.41' })
+  t.notOk('classification' in (events[1] as object), 'a 401 is no 404')
+  t.match(events[2], { status: 200, ip: '203.0.113.42' })
+})
+
+test('skip still applies to a context made late', async (t) => {
+  const file = join(tempDir(), 'e.ndjson')
+  const app = Fastify()
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.url === '/health') return reply.send('up')
+  })
+  await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0, skip: (request) => request.url === '/health' })
+  t.teardown(() => app.close())
+  t.equal((await app.inject('/health')).body, 'up')
+  await app.appfirewall.flush(2000)
+  t.equal(readEvents(file).length, 0, 'the skipped request left no event')
+})
