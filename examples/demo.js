@@ -49,7 +49,8 @@ async function main () {
   console.log(`demo app on ${address} (${ship ? 'ship mode' : `local mode, events in ${file}`})\n`)
 
   const get = async (path, headers = {}, method = 'GET', body) => {
-    const res = await request(address + path, { method, headers, body })
+    // { origin, path }: the path goes out as written (a URL would resolve `.%2e` segments first).
+    const res = await request({ origin: address, path }, { method, headers, body })
     await res.body.dump()
     return res.statusCode
   }
@@ -64,7 +65,7 @@ async function main () {
   }
   await get('/apple-touch-icon.png', client('198.51.100.1'))
   await get('/robots.txt', client('198.51.100.2'))
-  await get('/products/old-catalogue.php', client('198.51.100.3')) // stale link: unknown, not a probe
+  await get('/catalogue/spring-2019.php', client('198.51.100.3')) // a stale link of an old site: unknown, not a probe
 
   // A scanner, disguising some probes, with its tool's user agent.
   const scanner = { 'x-forwarded-for': '203.0.113.66', 'user-agent': 'Mozilla/5.0 (compatible; Nuclei - Open-source project (github.com/projectdiscovery/nuclei))' }
@@ -89,6 +90,7 @@ async function main () {
   if (ship) {
     console.log(`\nshipped: emitted ${stats.emitted}, sent ${stats.sent}, batches ${stats.batches}, dropped ${JSON.stringify(stats.dropped)}`)
     ingest.child.kill()
+    rmSync(dir, { recursive: true, force: true })
     return
   }
 
@@ -109,7 +111,7 @@ async function main () {
   const wouldBlock = events.filter((e) => e.would_block)
   console.log(`would have blocked (shadow mode): ${[...new Set(wouldBlock.map((e) => e.ip))].join(', ') || 'none'}`)
   console.log(`health checks skipped: ${events.filter((e) => e.path === '/health').length === 0 ? 'yes' : 'no'}`)
-  rmSync(dir, { recursive: true, force: true })
+  console.log(`\nthe events are kept in ${file} (jq . < it, or classifyPath() over your own logs); delete the folder when done`)
 }
 
 main().catch((err) => {
