@@ -8,12 +8,11 @@ import { Counters } from './counters'
 import { errorCodes as codes } from './errors'
 import { Guard } from './guard'
 import { kContext, kFaults } from './symbols'
-import type { FaultInjection } from './faults'
 import { CidrSet } from './ip/cidr'
 import { startCloudflareRefresh } from './ip/cloudflare-refresh'
 import { classifyPath as classify } from './classify/classify'
 import { environmentSuffix } from './events/line'
-import { createLimiter } from './limit'
+import { closeStore, createLimiter } from './limit'
 import { createSink } from './ship'
 import { ClientReader } from './request/client'
 import { ContextFactory, record as recordEvent } from './request/context'
@@ -26,8 +25,7 @@ import type { AppFirewallInstance, AppFirewallOptions, AppFirewallRequest, Class
 
 const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewallPlugin (fastify, rawOpts) {
   const resolved = resolveOptions(rawOpts, process.env)
-  const faults = (rawOpts as { [kFaults]?: FaultInjection } | undefined)?.[kFaults]
-  const guard = new Guard(resolved.options.onError, fastify.log.child({ plugin: 'appfirewall-fastify' }), faults)
+  const guard = new Guard(resolved.options.onError, fastify.log.child({ plugin: 'appfirewall-fastify' }), (rawOpts as Record<symbol, never> | undefined)?.[kFaults])
   const log = guard.pluginLog
   checkRegistration(fastify, log)
   let options = resolved.options
@@ -38,14 +36,13 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   }
   const counters = new Counters()
   const sink = createSink(options, resolved.apiKey, counters, log)
-  const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, store: resolved.store, log })
+  const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, store: resolved.store, onHookError: (err) => { guard.error(err, 'hook') }, log })
   const client = new ClientReader(options.trustedProxies, log)
   const envSuffix = environmentSuffix(options.environment)
   const recorder = sink === undefined ? undefined : createRecorder(sink, counters, guard, envSuffix)
   const contexts = new ContextFactory(recorder, client, guard)
 
-  // request.appfirewall is a getter: in `off` mode (no hooks at all) the
-  // context is made only if user code asks for it, so `off` costs nothing.
+  // A getter: in `off` mode (no hooks) the context is made only if user code asks for it.
   fastify.decorateRequest(kContext as unknown as string, null)
   fastify.decorateRequest('appfirewall', {
     getter (this: FastifyRequest): AppFirewallRequest {
@@ -66,10 +63,12 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
     options
   } satisfies AppFirewallInstance)
 
+  // A store the plugin does not use (off mode, nothing limited) is still closed once, by app.close().
+  const unused = limiter === undefined ? resolved.store : undefined
+  if (unused !== undefined) fastify.addHook('onClose', async () => { await closeStore(unused, options.closeGraceMs, log) })
   if (sink === undefined) return // off: no hooks, no timers
 
-  // The matchers are built on first use (~60 ms): pay that at boot, not on the first 404.
-  if (options.classify404) classify('/')
+  if (options.classify404) classify('/') // builds the matchers (~60 ms) at boot, not on the first 404
   const allowList = options.allowList.length > 0 ? CidrSet.parse(options.allowList) : undefined
   const finisher = createFinisher({ options, sink, limiter, guard, allowList, envSuffix })
   const refused = new RefusedRequests(fastify.server, { contexts, finisher, guard })
@@ -90,8 +89,8 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
     : undefined
 
   fastify.addHook('onClose', async () => {
-    // An error here would make app.close() reject: every step is guarded.
-    // The limiter and the sink close side by side, so their grace periods do not add up.
+    // Every step guarded (an error would make app.close() reject); the limiter and the
+    // sink close side by side, so their grace periods do not add up.
     const step = async (fn: () => unknown): Promise<void> => {
       try {
         await fn()

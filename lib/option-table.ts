@@ -25,7 +25,14 @@ export interface OptionSpec {
   readonly doc: string
 }
 
-const Ms = Type.Integer({ minimum: 1 })
+/** Node's timers hold at most 2^31-1 ms (about 24.8 days); a longer delay fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647
+/** Most events held in memory: each slot is preallocated, and 10^8 took 73 s and 7.8 GB at register. */
+export const MAX_QUEUE_SIZE = 1_000_000
+const Ms = Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })
+const MsOrZero = Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })
+const MS = 'an integer of milliseconds from 1 to 2147483647 (Node\'s timer limit, about 24.8 days)'
+const MS_OR_ZERO = 'an integer of milliseconds from 0 to 2147483647 (Node\'s timer limit, about 24.8 days)'
 const Rule = Type.Object({
   max: Type.Integer({ minimum: 1 }),
   windowMs: Type.Integer({ minimum: 1 })
@@ -125,8 +132,8 @@ export const optionTable = {
     doc: 'IPv6 clients are also counted per /48 (one site: whoever holds it can rotate through 65 536 /64s), against each class\'s `max` × this factor; a /48 over its limit is blocked whole, every /64 in it. `0` counts per /64 only.'
   },
   maxTrackedIps: {
-    schema: Type.Integer({ minimum: 100 }),
-    allowed: 'an integer >= 100',
+    schema: Type.Integer({ minimum: 100, maximum: 10_000_000 }),
+    allowed: 'an integer from 100 to 10000000',
     default: 100_000,
     doc: 'Most client keys the in-process limiter keeps.'
   },
@@ -152,7 +159,7 @@ export const optionTable = {
     schema: Type.Union([Type.Literal('ignore'), Type.Literal('warn'), Type.Literal('raise')]),
     allowed: '"ignore", "warn" or "raise"',
     default: 'ignore',
-    doc: 'The plugin\'s own internal errors: `"ignore"`, `"warn"` (through the Fastify logger: the first 10 per stage, then one in 1000), `"raise"` (for tests: re-thrown on the next tick as an uncaught exception, after the response has been produced; never use in production).'
+    doc: 'The plugin\'s own internal errors: `"ignore"`, `"warn"` (through the Fastify logger: the first 10 per stage, then one in 1000), `"raise"` (for tests: re-thrown outside the request, on the next tick, as an uncaught exception: the request is served unchanged but the process sees the error, also a throwing `skip` or `onLimited`; never use in production).'
   },
   asyncContext: {
     schema: Type.Boolean(),
@@ -161,8 +168,8 @@ export const optionTable = {
     doc: 'Bind each request with `AsyncLocalStorage` so the module-level `record()` finds it. `false` saves its cost (on Node 20 its promise hooks tax every promise of the app, about 13k instructions per request here); `request.appfirewall.record()` still works, the module-level `record()` then does nothing.'
   },
   cloudflareRefreshMs: {
-    schema: Type.Integer({ minimum: 0 }),
-    allowed: 'an integer >= 0 (0 turns refresh off)',
+    schema: MsOrZero,
+    allowed: MS_OR_ZERO + ' (0 turns refresh off)',
     default: 86_400_000,
     defaultText: '`86400000` (24 h)',
     doc: 'Refresh Cloudflare\'s ranges this often; `0` turns refresh off. The first refresh happens after one interval: the shipped list works offline from the first request.'
@@ -174,38 +181,38 @@ export const optionTable = {
     doc: 'Where the ranges are fetched from.'
   },
   queueSize: {
-    schema: Type.Integer({ minimum: 1 }),
-    allowed: 'an integer >= 1',
+    schema: Type.Integer({ minimum: 1, maximum: MAX_QUEUE_SIZE }),
+    allowed: 'an integer from 1 to 1000000',
     default: 10_000,
     doc: 'Events held in memory; when full, the oldest are dropped (counted).'
   },
   batchSize: {
-    schema: Type.Integer({ minimum: 1 }),
-    allowed: 'an integer >= 1',
+    schema: Type.Integer({ minimum: 1, maximum: MAX_QUEUE_SIZE }),
+    allowed: 'an integer from 1 to 1000000, at most queueSize',
     default: 500,
-    doc: 'Most events per batch.'
+    doc: 'Most events per batch; when only `queueSize` is given and is smaller, a batch is the whole queue.'
   },
   flushIntervalMs: {
     schema: Ms,
-    allowed: 'an integer >= 1',
+    allowed: MS,
     default: 2000,
     doc: 'A partial batch is sent after this long.'
   },
   requestTimeoutMs: {
     schema: Ms,
-    allowed: 'an integer >= 1',
+    allowed: MS,
     default: 5000,
     doc: 'Timeout of one POST.'
   },
   retryDeadlineMs: {
-    schema: Type.Integer({ minimum: 0 }),
-    allowed: 'an integer >= 0',
+    schema: MsOrZero,
+    allowed: MS_OR_ZERO,
     default: 30_000,
     doc: 'How long a batch is retried before its events are dropped.'
   },
   maxRetryAfterMs: {
-    schema: Type.Integer({ minimum: 0 }),
-    allowed: 'an integer >= 0',
+    schema: MsOrZero,
+    allowed: MS_OR_ZERO,
     default: 300_000,
     doc: 'Upper bound applied to an ingest\'s `Retry-After`.'
   },
@@ -217,13 +224,13 @@ export const optionTable = {
   },
   breakerCooldownMs: {
     schema: Ms,
-    allowed: 'an integer >= 1',
+    allowed: MS,
     default: 30_000,
     doc: 'How long the breaker stays open before one probe batch.'
   },
   closeGraceMs: {
-    schema: Type.Integer({ minimum: 0 }),
-    allowed: 'an integer >= 0',
+    schema: MsOrZero,
+    allowed: MS_OR_ZERO,
     default: 5000,
     doc: 'How long `app.close()` keeps flushing before it gives up.'
   },

@@ -4,6 +4,8 @@
 // Nothing here runs per request.
 import { Type, type Static, type TAddOptional } from 'typebox'
 import { Compile } from 'typebox/compile'
+import { statSync, statfsSync, type Stats } from 'node:fs'
+import { dirname, resolve } from 'node:path'
 import type { FastifyRequest } from 'fastify'
 import type { AppFirewallDefaults, AppFirewallOptions, HiddenOptionName, LimitedInfo, LimitStore, RedisLike, ResolvedOptions } from './types'
 import { optionTable, type OptionName, type OptionSpec } from './option-table'
@@ -60,17 +62,21 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv): Resolve
   }
   // Fastify hands plugins their options object; drop what is not ours but is
   // Fastify's own (prefix, logLevel...) so that additionalProperties holds.
-  const given: Record<string, unknown> = {}
+  // No prototype: a `__proto__` key (JSON.parse makes one) is an unknown
+  // option like any other, never a way to inherit values.
+  const given: Record<string, unknown> = Object.create(null)
   for (const key of Object.keys(raw)) {
     if (key === 'prefix' || key === 'logLevel' || key === 'logSerializers') continue
     given[key] = raw[key]
   }
-  if (!validator.Check(given)) throw new FST_APPFIREWALL_INVALID_OPTIONS(schemaProblems(given).join('; '))
+  const { problems, bad } = validator.Check(given) ? { problems: [], bad: new Set<string>() } : schemaProblems(given)
 
+  // Options that failed the schema are replaced by their defaults, so that
+  // the checks below still run and the error names every problem at once.
   const value: Record<string, unknown> = {}
   const fromEnv = new Set<string>()
   for (const name of names) {
-    let v = given[name]
+    let v = bad.has(name) ? undefined : given[name]
     const envName = spec(name).env
     if (v === undefined && envName !== undefined && env[envName] !== undefined && env[envName] !== '') {
       v = env[envName]
@@ -78,8 +84,11 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv): Resolve
     }
     value[name] = v ?? spec(name).default
   }
+  // A smaller queue than the default batch: the batch is the whole queue
+  // (a batch larger than the queue would never fill, and overflow instead).
+  if (given.batchSize === undefined && (value.queueSize as number) < (value.batchSize as number)) value.batchSize = value.queueSize
   const o = value as unknown as AppFirewallOptions & typeof defaults
-  const problems = crossChecks(o, fromEnv)
+  problems.push(...crossChecks(o, fromEnv, bad))
   if (problems.length > 0) throw new FST_APPFIREWALL_INVALID_OPTIONS(problems.join('; '))
 
   const shown: Record<string, unknown> = {}
@@ -96,9 +105,10 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv): Resolve
   }
 }
 
-/** One line per bad option. TypeBox caps the errors it reports, so each option is checked on its own. */
-function schemaProblems (given: Record<string, unknown>): string[] {
+/** One line per bad option, and their names. TypeBox caps the errors it reports, so each option is checked on its own. */
+function schemaProblems (given: Record<string, unknown>): { problems: string[], bad: Set<string> } {
   const problems: string[] = []
+  const bad = new Set<string>()
   for (const name of Object.keys(given)) {
     const check = propertyValidators.get(name)
     if (check === undefined) {
@@ -107,46 +117,99 @@ function schemaProblems (given: Record<string, unknown>): string[] {
     }
     const v = given[name]
     if (v === undefined || check.Check(v)) continue
+    bad.add(name)
     const allowed = spec(name as OptionName).allowed
     const extra = check.Errors(v).find((e) => e.keyword === 'additionalProperties')
     const keys = (extra?.params as { additionalProperties?: string[] } | undefined)?.additionalProperties
     problems.push(keys !== undefined && keys.length > 0
       ? `unknown key "${keys.join('", "')}" in "${name}": ${allowed}`
-      : `"${name}" must be ${allowed}, got ${show(v)}`)
+      : `"${name}" must be ${allowed}, got ${name === 'apiKey' ? 'something else' : show(v)}`)
   }
   if (problems.length === 0) problems.push('options do not match the schema')
-  return problems
+  return { problems, bad }
 }
 
+// A Bearer token goes into an HTTP header: visible ASCII only. A key read
+// from a file with its newline would make every POST fail inside undici.
+const HEADER_SAFE = /^[\x21-\x7e]+$/
+
 /** What the schema cannot say: URLs, address lists, options that depend on each other, the shape of clients. */
-function crossChecks (o: AppFirewallOptions & typeof defaults, fromEnv: ReadonlySet<string>): string[] {
+function crossChecks (o: AppFirewallOptions & typeof defaults, fromEnv: ReadonlySet<string>, bad: ReadonlySet<string>): string[] {
   const problems: string[] = []
+  const from = (name: OptionName): string => fromEnv.has(name) ? ` (from ${spec(name).env as string})` : ''
   const must = (name: OptionName, got: string): void => {
     problems.push(`"${name}" must be ${spec(name).allowed}, got ${got}`)
   }
-  if (!isHttpUrl(o.endpoint)) must('endpoint', show(o.endpoint) + (fromEnv.has('endpoint') ? ` (from ${spec('endpoint').env as string})` : ''))
-  if (!isHttpUrl(o.cloudflareRangesUrl)) must('cloudflareRangesUrl', show(o.cloudflareRangesUrl))
-  if (o.mode === 'local' && o.localLogPath === undefined) {
-    problems.push('"localLogPath" is required when mode is "local", got nothing')
+  if (o.apiKey !== undefined && o.apiKey !== '' && !HEADER_SAFE.test(o.apiKey)) {
+    // The key itself is never shown: it is a secret.
+    problems.push(`"apiKey" must be visible ASCII characters only (no spaces or line breaks: trim a key read from a file), got ${o.apiKey.length} characters that are not${from('apiKey')}`)
   }
-  const trustedCidrs = o.trustedProxies.filter((p) => p !== 'cloudflare')
+  if (!isHttpUrl(o.endpoint)) must('endpoint', show(o.endpoint) + from('endpoint'))
+  if (!isHttpUrl(o.cloudflareRangesUrl)) must('cloudflareRangesUrl', show(o.cloudflareRangesUrl))
+  if (o.mode === 'local' && !bad.has('localLogPath')) {
+    if (o.localLogPath === undefined) problems.push('"localLogPath" is required when mode is "local", got nothing')
+    else {
+      const why = unwritablePath(o.localLogPath)
+      if (why !== undefined) problems.push(`"localLogPath" must be a regular file (or a path where one can be made), got ${show(o.localLogPath)}: ${why}`)
+    }
+  }
+  if (!bad.has('batchSize') && !bad.has('queueSize') && o.batchSize > o.queueSize) {
+    problems.push(`"batchSize" must be at most "queueSize" (${o.queueSize}), got ${o.batchSize}: a batch larger than the queue never fills, and the queue overflows instead`)
+  }
+  for (const name of ['trustedProxies', 'allowList'] as const) {
+    // A hole in an array ([, '10.0.0.0/8']) passes the schema; it is no entry.
+    if (!Array.from(o[name]).every((entry) => typeof entry === 'string')) must(name, 'an array with a missing entry')
+  }
+  const trustedCidrs = Array.from(o.trustedProxies).filter((p) => typeof p === 'string' && p !== 'cloudflare')
   const badTrusted = checkCidrs(trustedCidrs)
   const wide = badTrusted === null ? anyClientProblem(trustedCidrs) : null
   if (badTrusted !== null) problems.push(`"trustedProxies" must be ${spec('trustedProxies').allowed}: ${badTrusted}`)
   // Trusting every client believes every x-forwarded-for: each request would name its own IP.
   if (wide !== null) problems.push(`"trustedProxies" would let any client choose its IP: ${wide}; list only your proxies' own ranges`)
-  const badAllow = checkCidrs(o.allowList)
+  const badAllow = checkCidrs(Array.from(o.allowList).filter((p) => typeof p === 'string'))
   if (badAllow !== null) problems.push(`"allowList" must be ${spec('allowList').allowed}: ${badAllow}`)
   if (o.redis !== undefined && (typeof o.redis.eval !== 'function' || typeof o.redis.duplicate !== 'function')) {
     must('redis', 'an object without eval() and duplicate()')
   }
-  if (o.store !== undefined && (typeof (o.store as { incr?: unknown }).incr !== 'function' || typeof o.store.close !== 'function')) {
-    must('store', 'an object without incr() and close()')
+  if (o.store !== undefined) {
+    const missing = (['incr', 'close'] as const).filter((m) => typeof (o.store as unknown as Record<string, unknown>)[m] !== 'function')
+    if (missing.length > 0) must('store', `an object without ${missing.map((m) => `${m}()`).join(' and ')}`)
   }
   if (o.store !== undefined && o.redis !== undefined) {
     problems.push('"redis" and "store" are both set: pass one shared store (redis builds the Redis store for you)')
   }
   return problems
+}
+
+// procfs and sysfs: Node's recursive mkdir never returns there (it spins on
+// EEXIST/ENOENT), and nothing written there is a log.
+const PSEUDO_FS = new Set([0x9fa0, 0x62656572])
+
+/**
+ * Why events could not be appended to `path`, if a check at register can
+ * tell: it exists but is not a regular file (a FIFO without a reader blocks
+ * a thread of Node's pool for ever, a directory fails every write), or its
+ * nearest existing folder is on procfs or sysfs.
+ */
+function unwritablePath (path: string): string | undefined {
+  try {
+    const st = statSync(path, { throwIfNoEntry: false })
+    if (st !== undefined) return st.isFile() ? undefined : `it is ${kindOf(st)}`
+    let dir = dirname(resolve(path))
+    for (let i = 0; i < 64 && statSync(dir, { throwIfNoEntry: false }) === undefined; i++) dir = dirname(dir)
+    return PSEUDO_FS.has(Number(statfsSync(dir).type)) ? `${dir} is a kernel pseudo-filesystem (procfs or sysfs)` : undefined
+  } catch {
+    // A check that cannot run (permissions): the writer will warn once if it fails.
+    return undefined
+  }
+}
+
+function kindOf (st: Stats): string {
+  if (st.isDirectory()) return 'a directory'
+  if (st.isFIFO()) return 'a FIFO (a named pipe)'
+  if (st.isCharacterDevice()) return 'a character device'
+  if (st.isSocket()) return 'a socket'
+  return 'not a regular file'
 }
 
 function show (value: unknown): string {

@@ -54,78 +54,91 @@ export interface RedisLike {
 export interface AppFirewallOptions {
   /** Bearer token for the ingest. Falls back to `APPFIREWALL_API_KEY`. */
   apiKey?: string
-  /** Ingest URL. Falls back to `APPFIREWALL_ENDPOINT`. */
+  /**
+   * Ingest URL. Falls back to `APPFIREWALL_ENDPOINT`. Default:
+   * `"https://ingest.appfirewall.io/v1/events"`.
+   */
   endpoint?: string
   /** Tag added to every event as `environment`. */
   environment?: string
-  /** `ship` (default) POSTs batches, `local` appends NDJSON to a file, `off` does nothing. */
+  /** `"ship"` POSTs batches, `"local"` appends NDJSON to a file, `"off"` does nothing. Default: `"ship"`. */
   mode?: Mode
   /** NDJSON file for `local` mode (required there). */
   localLogPath?: string
-  /** Peers whose forwarding headers are believed: `"cloudflare"` and/or CIDRs or bare IPs. */
+  /**
+   * Peers whose forwarding headers are believed: `"cloudflare"` and/or CIDRs or bare IPs. Default:
+   * `["cloudflare"]`.
+   */
   trustedProxies?: string[]
-  /** Classify 404s (default true). */
+  /** Classify 404s. Default: `true`. */
   classify404?: boolean
-  /** Per-class limits, counted per client IP. Default `{ scanner: { max: 10, windowMs: 60000 } }`. */
+  /**
+   * Per-class limits, counted per client IP (IPv6 per /64 and per /48, see `ipv6SiteFactor`). Default:
+   * `{ scanner: { max: 10, windowMs: 60000 } }`.
+   */
   rateLimit?: Partial<Record<Classification, RateLimitRule>>
-  /** Answer 429 to an IP over its limit (default false: shadow mode, events carry `would_block`). */
+  /**
+   * Answer 429 to an IP over its limit (`false`: shadow mode, events carry `would_block`). Default:
+   * `false`.
+   */
   enforceRateLimit?: boolean
-  /** With enforcement on: block only requests that would 404 (`"not-found"`, default) or every route (`"all"`). */
+  /**
+   * With enforcement on: refuse a blocked IP only where its answer would be a 404 (`"not-found"`) or on
+   * every route (`"all"`). Default: `"not-found"`.
+   */
   enforceScope?: 'not-found' | 'all'
-  /** CIDRs or bare IPs that are never counted nor blocked. */
+  /** CIDRs or bare IPs that are never counted nor blocked. Default: `[]`. */
   allowList?: string[]
   /** Return true to leave a request alone: no event, never counted, never blocked. */
   skip?: (request: FastifyRequest) => boolean
   /** Called once per block; may throw without harm. */
   onLimited?: (ip: string, info: LimitedInfo) => void
   /**
-   * IPv6 clients are also counted per /48, the prefix one site holds (RFC
-   * 6177): a /48 is over a class's limit past `max × ipv6SiteFactor` hits in
-   * the class's window, and is then blocked whole, every /64 inside it. An
-   * integer 0-1000 (default 5); 0 counts IPv6 per /64 only.
+   * IPv6 clients are also counted per /48, the prefix one site holds (RFC 6177): a /48 is over a class's
+   * limit past `max × ipv6SiteFactor` hits in the class's window, and is then blocked whole, every /64
+   * inside it. An integer 0-1000; 0 counts IPv6 per /64 only. Default: `5`.
    */
   ipv6SiteFactor?: number
-  /** Most client keys the in-process limiter tracks (default 100000). */
+  /** Most client keys the in-process limiter tracks. Default: `100000`. */
   maxTrackedIps?: number
   /** ioredis client for limit counters shared by many instances. */
   redis?: RedisLike
-  /** Key prefix in Redis (default `"afw:"`). */
+  /** Key prefix in Redis. Default: `"afw:"`. */
   redisKeyPrefix?: string
   /** A shared rate limit store of your own (instead of `redis`): see `LimitStore`. */
   store?: LimitStore
-  /** What to do with the plugin's own errors (default `"ignore"`). */
+  /** What to do with the plugin's own errors. Default: `"ignore"`. */
   onError?: OnErrorMode
   /**
-   * Bind each request with AsyncLocalStorage so that the module-level
-   * `record()` finds it (default true). `false` saves the cost of
-   * AsyncLocalStorage on Node 20 (its promise hooks tax every promise of the
-   * app); `request.appfirewall.record()` still works, module-level `record()`
-   * then does nothing.
+   * Bind each request with AsyncLocalStorage so that the module-level `record()` finds it. `false` saves
+   * the cost of AsyncLocalStorage on Node 20 (its promise hooks tax every promise of the app);
+   * `request.appfirewall.record()` still works, module-level `record()` then does nothing. Default:
+   * `true`.
    */
   asyncContext?: boolean
-  /** Refresh Cloudflare's ranges this often, in ms (default 24 h; 0 turns refresh off). */
+  /** Refresh Cloudflare's ranges this often, in ms (0 turns refresh off). Default: `86400000` (24 h). */
   cloudflareRefreshMs?: number
-  /** Where Cloudflare's ranges are fetched from (default Cloudflare's API). */
+  /** Where Cloudflare's ranges are fetched from. Default: `"https://api.cloudflare.com/client/v4/ips"`. */
   cloudflareRangesUrl?: string
-  /** Events held in memory before the oldest are dropped (default 10000). */
+  /** Events held in memory before the oldest are dropped (at most 1000000). Default: `10000`. */
   queueSize?: number
-  /** Most events per batch (default 500). */
+  /** Most events per batch (at most queueSize). Default: `500`. */
   batchSize?: number
-  /** Send a partial batch after this many ms (default 2000). */
+  /** Send a partial batch after this many ms. Default: `2000`. */
   flushIntervalMs?: number
-  /** Timeout of one POST in ms (default 5000). */
+  /** Timeout of one POST, in ms. Default: `5000`. */
   requestTimeoutMs?: number
-  /** How long a failing batch is retried, in ms (default 30000). */
+  /** How long a failing batch is retried, in ms. Default: `30000`. */
   retryDeadlineMs?: number
-  /** Upper bound applied to an ingest's `Retry-After`, in ms (default 300000). */
+  /** Upper bound applied to an ingest's `Retry-After`, in ms. Default: `300000`. */
   maxRetryAfterMs?: number
-  /** Retryable failures in a row that open the circuit breaker (default 5). */
+  /** Retryable failures in a row that open the circuit breaker. Default: `5`. */
   breakerThreshold?: number
-  /** How long the breaker stays open before one probe batch, in ms (default 30000). */
+  /** How long the breaker stays open before one probe batch, in ms. Default: `30000`. */
   breakerCooldownMs?: number
-  /** How long `app.close()` keeps flushing, in ms (default 5000). */
+  /** How long `app.close()` keeps flushing, in ms. Default: `5000`. */
   closeGraceMs?: number
-  /** gzip level of a batch, 0-9 (default 1). */
+  /** gzip level of a batch, 0-9. Default: `1`. */
   gzipLevel?: number
 }
 

@@ -83,9 +83,11 @@ t.test('local mode: an event recorded after app.close() is counted as dropped at
   t.equal(readEvents(file).length, 1, 'nothing was written after close')
 })
 
-t.test('local mode: a flushIntervalMs above 2^31-1 ms does not become a 1 ms timer', async (t) => {
+t.test('local mode: a flushIntervalMs at the timer limit does not become a 1 ms timer, and one above it is refused', async (t) => {
+  await t.rejects(async () => { await burstApp(t, { flushIntervalMs: 2 ** 31 + 1000 }) },
+    { code: 'FST_APPFIREWALL_INVALID_OPTIONS', message: /"flushIntervalMs" must be an integer of milliseconds from 1 to 2147483647/ })
   const warnings = overflowWarnings(t)
-  const { app, file } = await burstApp(t, { flushIntervalMs: 2 ** 31 + 1000 })
+  const { app, file } = await burstApp(t, { flushIntervalMs: 2 ** 31 - 1 })
   for (let i = 0; i < 3; i++) await app.inject({ url: '/' })
   await sleep(200)
   t.equal(readEvents(file).length, 0, 'nothing written: the interval is weeks away, not 1 ms')
@@ -93,9 +95,11 @@ t.test('local mode: a flushIntervalMs above 2^31-1 ms does not become a 1 ms tim
   t.same(warnings, [], 'no timer delay overflowed')
 })
 
-t.test('local mode: a closeGraceMs above 2^31-1 ms lets app.close() write everything (it gave up after 1 ms)', async (t) => {
+t.test('local mode: a closeGraceMs at the timer limit lets app.close() write everything (it gave up after 1 ms), and one above it is refused', async (t) => {
+  await t.rejects(async () => { await burstApp(t, { closeGraceMs: 2 ** 31 }) },
+    { code: 'FST_APPFIREWALL_INVALID_OPTIONS', message: /"closeGraceMs" must be an integer of milliseconds from 0 to 2147483647/ })
   const warnings = overflowWarnings(t)
-  const { app, file } = await burstApp(t, { batchSize: 10, flushIntervalMs: 60_000, closeGraceMs: 2 ** 31 })
+  const { app, file } = await burstApp(t, { batchSize: 10, flushIntervalMs: 60_000, closeGraceMs: 2 ** 31 - 1 })
   for (let i = 0; i < 20; i++) await app.inject({ url: '/burst?n=25' })
   t.ok(app.appfirewall.stats().queued > 10, 'events still queued when close begins')
   await app.close()

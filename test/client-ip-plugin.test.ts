@@ -4,22 +4,12 @@
 // metadata only from Cloudflare, and the misconfiguration warnings.
 import { test } from 'tap'
 import Fastify from 'fastify'
-import { createServer, request as httpRequest, type Server } from 'node:http'
+import { createServer, type Server } from 'node:http'
 import { join } from 'node:path'
 import appFirewall from '../lib/index'
-import { logCapture, pluginLogs, readEvents, tempDir, sleep } from './fixtures'
+import { httpGet, logCapture, pluginLogs, readEvents, tempDir, sleep } from './fixtures'
 
-function get (port: number, path: string, headers: Record<string, string>): Promise<{ status: number, body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, headers, agent: false }, (res) => {
-      let body = ''
-      res.on('data', (d) => { body += d })
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
+const get = httpGet
 
 async function listenDualStack (app: ReturnType<typeof Fastify>): Promise<number> {
   await app.listen({ host: '::', port: 0 })

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { startCloudflareRefresh, parseCloudflareAnswer, MAX_BODY_BYTES, MIN_PREFIX, type CloudflareRefresh } from '../lib/ip/cloudflare-refresh'
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6, CLOUDFLARE_RANGES } from '../lib/ip/cloudflare-ranges'
 import { compileTrustedProxies, resolveClientIp, setCloudflareRanges } from '../lib/ip/client-ip'
-import { sleep } from './fixtures'
+import { sleep, waitFor, within } from './fixtures'
 
 const CLIENT = '198.51.100.7'
 const SHIPPED_EDGE = '173.245.48.5'
@@ -53,31 +53,10 @@ async function fakeCloudflare (t: Test): Promise<Fake> {
   return fake
 }
 
-function warnings (): { log: { warn: (obj: object, msg: string) => void }, lines: string[] } {
+function warnings (): { log: { warn: (obj: object, msg: string) => void }, lines: string[], objects: object[] } {
   const lines: string[] = []
-  return { log: { warn: (_obj, msg) => { lines.push(msg) } }, lines }
-}
-
-/** Resolves when `check()` holds, polling; rejects after `ms` so a broken test cannot hang. */
-async function until (check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await sleep(10)
-  }
-}
-
-/** Bounds a promise, so that a refresh that wrongly hangs fails the test instead of the file. */
-async function within<T> (p: Promise<T>, ms = 5000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const guard = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`no answer within ${ms} ms`)) }, ms)
-  })
-  try {
-    return await Promise.race([p, guard])
-  } finally {
-    clearTimeout(timer)
-  }
+  const objects: object[] = []
+  return { log: { warn: (obj, msg) => { lines.push(msg); objects.push(obj) } }, lines, objects }
 }
 
 function started (t: Test, refresh: CloudflareRefresh): CloudflareRefresh {
@@ -95,7 +74,7 @@ t.test('a good answer replaces the list used to recognise Cloudflare peers', asy
     url: fake.url, intervalMs: 0, onRanges: (r) => { setCloudflareRanges(trusted, r) }, log
   }))
   t.equal(resolveClientIp(NEW_EDGE, { 'cf-connecting-ip': CLIENT }, trusted).ip, NEW_EDGE, 'unknown before the refresh')
-  t.equal(await within(refresh.refreshNow()), true)
+  t.equal(await within(refresh.refreshNow(), 5000), true)
   t.equal(method, 'GET')
   const r = resolveClientIp(NEW_EDGE, { 'cf-connecting-ip': CLIENT }, trusted)
   t.equal(r.ip, CLIENT, 'the new range is believed')
@@ -139,15 +118,16 @@ for (const [what, handler] of badAnswers) {
     const fake = await fakeCloudflare(t)
     fake.handler = handler
     const trusted = compileTrustedProxies(['cloudflare'])
-    const { log, lines } = warnings()
+    const { log, lines, objects } = warnings()
     let calls = 0
     const refresh = started(t, startCloudflareRefresh({
       url: fake.url, intervalMs: 0, onRanges: (r) => { calls++; setCloudflareRanges(trusted, r) }, log
     }))
-    t.equal(await within(refresh.refreshNow()), false)
+    t.equal(await within(refresh.refreshNow(), 5000), false)
     t.equal(calls, 0, 'onRanges is not called')
     t.equal(resolveClientIp(SHIPPED_EDGE, { 'cf-connecting-ip': CLIENT }, trusted).ip, CLIENT, 'the shipped list still works')
     t.equal(lines.length, 1, 'one warning')
+    if (what === 'malformed JSON' || what === 'success: false') t.match(objects[0], { code: 'FST_APPFIREWALL_CLOUDFLARE_RANGES' }, 'naming the coded error')
   })
 }
 
@@ -166,7 +146,7 @@ t.test('a server that never answers is given up on after the timeout', async (t)
   const { log, lines } = warnings()
   let calls = 0
   const refresh = started(t, startCloudflareRefresh({ url: fake.url, intervalMs: 0, timeoutMs: 200, onRanges: () => { calls++ }, log }))
-  t.equal(await within(refresh.refreshNow()), false)
+  t.equal(await within(refresh.refreshNow(), 5000), false)
   t.equal(calls, 0)
   t.equal(lines.length, 1)
 })
@@ -176,7 +156,7 @@ t.test('a server that sends headers and then stalls the body is given up on', as
   fake.handler = (_req, res) => { res.writeHead(200, { 'content-type': 'application/json' }); res.write('{"success":') }
   const { log } = warnings()
   const refresh = started(t, startCloudflareRefresh({ url: fake.url, intervalMs: 0, timeoutMs: 200, onRanges: () => { t.fail('no ranges') }, log }))
-  t.equal(await within(refresh.refreshNow()), false)
+  t.equal(await within(refresh.refreshNow(), 5000), false)
 })
 
 t.test('an unreachable server keeps the list', async (t) => {
@@ -185,7 +165,7 @@ t.test('an unreachable server keeps the list', async (t) => {
   await fake.close()
   const { log, lines } = warnings()
   const refresh = started(t, startCloudflareRefresh({ url, intervalMs: 0, onRanges: () => { t.fail('no ranges') }, log }))
-  t.equal(await within(refresh.refreshNow()), false)
+  t.equal(await within(refresh.refreshNow(), 5000), false)
   t.equal(lines.length, 1)
 })
 
@@ -194,12 +174,12 @@ t.test('warns once per run of failures, not once per attempt', async (t) => {
   fake.handler = (_req, res) => { res.statusCode = 503; res.end() }
   const { log, lines } = warnings()
   const refresh = started(t, startCloudflareRefresh({ url: fake.url, intervalMs: 0, onRanges: () => {}, log }))
-  for (let i = 0; i < 3; i++) t.equal(await within(refresh.refreshNow()), false)
+  for (let i = 0; i < 3; i++) t.equal(await within(refresh.refreshNow(), 5000), false)
   t.equal(lines.length, 1, 'three failures, one warning')
   fake.handler = (_req, res) => { res.end(GOOD) }
-  t.equal(await within(refresh.refreshNow()), true)
+  t.equal(await within(refresh.refreshNow(), 5000), true)
   fake.handler = (_req, res) => { res.statusCode = 503; res.end() }
-  t.equal(await within(refresh.refreshNow()), false)
+  t.equal(await within(refresh.refreshNow(), 5000), false)
   t.equal(lines.length, 2, 'a new run of failures warns again')
 })
 
@@ -207,7 +187,7 @@ t.test('an onRanges that throws counts as a failed refresh', async (t) => {
   const fake = await fakeCloudflare(t)
   const { log, lines } = warnings()
   const refresh = started(t, startCloudflareRefresh({ url: fake.url, intervalMs: 0, onRanges: () => { throw new Error('boom') }, log }))
-  t.equal(await within(refresh.refreshNow()), false)
+  t.equal(await within(refresh.refreshNow(), 5000), false)
   t.equal(lines.length, 1)
 })
 
@@ -220,7 +200,7 @@ t.test('the timer refreshes after each interval, not at start', async (t) => {
     url: fake.url, intervalMs: 30, onRanges: (r) => { calls++; setCloudflareRanges(trusted, r) }, log
   }))
   t.equal(fake.requests, 0, 'nothing is fetched at start')
-  await until(() => calls >= 2)
+  await waitFor(() => calls >= 2, 5000)
   t.equal(resolveClientIp(NEW_EDGE, { 'cf-connecting-ip': CLIENT }, trusted).ip, CLIENT)
 })
 
@@ -259,7 +239,7 @@ t.test('stop() ends the timer: no fetch happens afterwards', async (t) => {
   const { log } = warnings()
   let calls = 0
   const refresh = startCloudflareRefresh({ url: fake.url, intervalMs: 20, onRanges: () => { calls++ }, log })
-  await until(() => calls >= 1)
+  await waitFor(() => calls >= 1, 5000)
   refresh.stop()
   const seen = fake.requests
   await sleep(150)
@@ -274,9 +254,9 @@ t.test('stop() aborts a fetch in flight without a warning', async (t) => {
   const { log, lines } = warnings()
   const refresh = startCloudflareRefresh({ url: fake.url, intervalMs: 0, timeoutMs: 60_000, onRanges: () => { t.fail('no ranges') }, log })
   const pending = refresh.refreshNow()
-  await until(() => fake.requests === 1)
+  await waitFor(() => fake.requests === 1, 5000)
   refresh.stop()
-  t.equal(await within(pending), false)
+  t.equal(await within(pending, 5000), false)
   t.same(lines, [])
 })
 
@@ -289,9 +269,9 @@ t.test('concurrent refreshNow calls share one request', async (t) => {
   const a = refresh.refreshNow()
   const b = refresh.refreshNow()
   t.equal(a, b)
-  await until(() => held.length === 1)
+  await waitFor(() => held.length === 1, 5000)
   held[0]!.end(GOOD)
-  t.equal(await within(a), true)
+  t.equal(await within(a, 5000), true)
   t.equal(fake.requests, 1)
 })
 

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify'
 import { RateLimiter } from '../lib/limit/limiter'
 import type { LimitBlockListener, LimitCount, LimitRule, LimitStore } from '../lib/limit/store'
 import type { AppFirewallOptions, LimitedInfo } from '../lib/types'
-import { localApp, pluginLogs, sleep, waitFor } from './fixtures'
+import { localApp, pluginLogs, sleep, waitFor, within } from './fixtures'
 import type { LocalApp } from './fixtures'
 
 const SCANNER = '/.env'
@@ -90,16 +90,8 @@ async function build (t: Test, opts: AppFirewallOptions): Promise<Harness> {
 
 /** Status and Retry-After of one request; fails the test if the answer takes longer than `ms`. */
 async function get (app: FastifyInstance, url: string, ip: string, ms = 1000): Promise<{ status: number, retryAfter: string | undefined }> {
-  let timer: NodeJS.Timeout | undefined
-  const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => { reject(new Error(`no answer within ${ms} ms`)) }, ms)
-  })
-  try {
-    const res = await Promise.race([app.inject({ url, remoteAddress: ip }), late])
-    return { status: res.statusCode, retryAfter: res.headers['retry-after'] as string | undefined }
-  } finally {
-    clearTimeout(timer)
-  }
+  const res = await within(app.inject({ url, remoteAddress: ip }), ms)
+  return { status: res.statusCode, retryAfter: res.headers['retry-after'] as string | undefined }
 }
 
 async function statuses (app: FastifyInstance, url: string, ip: string, n: number): Promise<number[]> {

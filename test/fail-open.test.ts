@@ -1,6 +1,7 @@
 import { test } from 'tap'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { join } from 'node:path'
+import { writeFileSync } from 'node:fs'
 import { Readable } from 'node:stream'
 import appFirewall from '../lib/index'
 import { kFaults, type Stage } from '../lib/faults'
@@ -82,8 +83,10 @@ test('a logger that throws on every call breaks nothing', async (t) => {
   const logger: any = { level: 'info', fatal: thrower, error: thrower, warn: thrower, info: thrower, debug: thrower, trace: thrower, silent: thrower }
   logger.child = () => logger
   const app = Fastify({ loggerInstance: logger, disableRequestLogging: true })
-  // ship without a key logs a warning at register; unwritable path logs at write; both go to the broken logger.
-  await app.register(appFirewall, { mode: 'local', localLogPath: '/proc/nope/e.ndjson', onError: 'warn', cloudflareRefreshMs: 0, batchSize: 1, [kFaults]: { throwAt: new Set(['event']) } } as any)
+  // An unwritable path (under a file) logs at write, and that goes to the broken logger.
+  const blocker = join(tempDir(), 'a-file')
+  writeFileSync(blocker, 'x')
+  await app.register(appFirewall, { mode: 'local', localLogPath: join(blocker, 'e.ndjson'), onError: 'warn', cloudflareRefreshMs: 0, batchSize: 1, [kFaults]: { throwAt: new Set(['event']) } } as any)
   routes(app)
   const got = await responses(app)
   t.same(got, expected)

@@ -5,8 +5,10 @@
 import { test, type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import type Redis from 'ioredis'
+import type { RedisOptions } from 'ioredis'
 import type { AppFirewallOptions } from '../lib/types'
 import { localApp, privateRedis, sharedRedis, sleep } from './fixtures'
+import type { TestRedis } from './fixtures'
 
 const DAY = 86_400_000
 const MIN = 60_000
@@ -98,28 +100,26 @@ test('a published block lasts at most the window of its class, whatever the mess
   t.ok(Number(res.retryAfter) >= 1 && Number(res.retryAfter) <= MIN / 1000, `for at most the scanner window (Retry-After: ${res.retryAfter})`)
 })
 
-test('apps on different databases of one server, with the same key prefix, never share blocks', async (t) => {
-  const redis = await privateRedis(t, 'dbs')
-  const a = await app(t, redis.connect({ db: 0 }), { redisKeyPrefix: 'afw:' })
-  const b = await app(t, redis.connect({ db: 1 }), { redisKeyPrefix: 'afw:' })
+/** Two apps on one private server, kept apart by their clients' settings; `ip` blocked through the first. */
+async function blockedOnFirst (t: Test, name: string, a: RedisOptions, b: RedisOptions, options: AppFirewallOptions, ip: string): Promise<{ redis: TestRedis, second: FastifyInstance }> {
+  const redis = await privateRedis(t, name)
+  const first = await app(t, redis.connect(a), options)
+  const second = await app(t, redis.connect(b), options)
   await redis.ready()
   await subscribers(redis.raw, '', 2)
+  for (let i = 0; i < 4; i++) await status(first, ip)
+  t.ok(await refusedWithin(first, ip, 2000), 'blocked on the first app')
+  t.notOk(await refusedWithin(second, ip, 300), 'not on the other')
+  return { redis, second }
+}
+
+test('apps on different databases of one server, with the same key prefix, never share blocks', async (t) => {
   const ip = '203.0.113.8'
-  for (let i = 0; i < 4; i++) await status(a, ip)
-  t.ok(await refusedWithin(a, ip, 2000), 'blocked on the first app')
-  t.notOk(await refusedWithin(b, ip, 300), 'not on the app of the other database')
-  t.same([(await status(b, ip)).status, (await status(b, ip)).status], [404, 404], 'whose counts are its own')
+  const { second } = await blockedOnFirst(t, 'dbs', { db: 0 }, { db: 1 }, { redisKeyPrefix: 'afw:' }, ip)
+  t.same([(await status(second, ip)).status, (await status(second, ip)).status], [404, 404], 'whose counts are its own')
 })
 
 test('apps kept apart by ioredis keyPrefix, with the same redisKeyPrefix, never share blocks', async (t) => {
-  const redis = await privateRedis(t, 'keyprefix')
-  const a = await app(t, redis.connect({ keyPrefix: 'shop:' }))
-  const b = await app(t, redis.connect({ keyPrefix: 'blog:' }))
-  await redis.ready()
-  await subscribers(redis.raw, '', 2)
-  const ip = '203.0.113.9'
-  for (let i = 0; i < 4; i++) await status(a, ip)
-  t.ok(await refusedWithin(a, ip, 2000), 'blocked on the first app')
-  t.notOk(await refusedWithin(b, ip, 300), 'not on the other')
+  const { redis } = await blockedOnFirst(t, 'keyprefix', { keyPrefix: 'shop:' }, { keyPrefix: 'blog:' }, {}, '203.0.113.9')
   t.ok((await redis.raw.keys('shop:afw:block:*')).length === 1, 'the block key lives under the first app\'s keyPrefix')
 })

@@ -62,3 +62,20 @@ test('errorCodes lists every coded error, each documented in the README', async 
   const { errorCodes } = require('../lib/index') as typeof appFirewall
   t.equal(errorCodes, appFirewall.errorCodes, 'also a named export')
 })
+
+test('the JSDoc of every option (what editors show) states the default of the table', async (t) => {
+  const types = readFileSync(join(__dirname, '..', 'lib', 'types.ts'), 'utf8')
+  const body = between(types, 'export interface AppFirewallOptions {', '\n}\n')
+  for (const [name, spec] of Object.entries(optionTable) as Array<[string, { default?: unknown, defaultText?: string }]>) {
+    const m = new RegExp(`/\\*\\*((?:(?!\\*/)[\\s\\S])*)\\*/\\n  ${name}\\?:`).exec(body)
+    t.ok(m, `${name} has a JSDoc comment`)
+    const doc = (m?.[1] ?? '').replace(/\s*\n\s*\*\s?/g, ' ')
+    if (spec.default === undefined) {
+      t.notMatch(doc, /Default:/, `${name} claims no default`)
+    } else {
+      const expected = spec.defaultText ?? '`' + JSON.stringify(spec.default) + '`'
+      t.ok(doc.includes(`Default: ${expected}.`), `${name}: "Default: ${expected}." in "${doc.trim()}"`)
+      t.notMatch(doc, /\(default/i, `${name} states its default once`)
+    }
+  }
+})

@@ -1,4 +1,6 @@
 import { test } from 'tap'
+import { execFileSync } from 'node:child_process'
+import { join } from 'node:path'
 import Fastify from 'fastify'
 import appFirewall from '../lib/index'
 import { FST_APPFIREWALL_INVALID_OPTIONS } from '../lib/errors'
@@ -30,7 +32,7 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['an endpoint that is not http(s)', { apiKey: 'k', endpoint: 'ftp://ingest.example/v1' }, /"endpoint" must be an http\(s\) URL, got "ftp:\/\/ingest.example\/v1"/],
   ['an endpoint that is not a URL', { apiKey: 'k', endpoint: 'not a url' }, /"endpoint" must be an http\(s\) URL, got "not a url"/],
   ['a wrong type', { mode: 'off', classify404: 'yes' }, /"classify404" must be a boolean, got "yes"/],
-  ['a string where a number is expected', { mode: 'off', queueSize: '10' }, /"queueSize" must be an integer >= 1, got "10"/],
+  ['a string where a number is expected', { mode: 'off', queueSize: '10' }, /"queueSize" must be an integer from 1 to 1000000, got "10"/],
   ['skip that is not a function', { mode: 'off', skip: true }, /"skip" must be a function/],
   ['an unknown option', { mode: 'off', trustedProxy: ['1.2.3.4'] }, /unknown option "trustedProxy"/],
   ['an unknown rate limit class', { mode: 'off', rateLimit: { bots: { max: 1, windowMs: 1 } } }, /unknown key "bots" in "rateLimit"/],
@@ -136,4 +138,60 @@ test('Fastify\'s own plugin options (prefix, logLevel) are not rejected', async 
   await app.ready()
   t.equal(app.appfirewall.options.mode, 'local')
   await app.close()
+})
+
+test('every problem is named at once, also those found after the schema', async (t) => {
+  const err = await registerError({ mode: 'local', queueSize: -1, trustedProxies: ['not-an-ip'] })
+  t.match(err.message, /"queueSize" must be/)
+  t.match(err.message, /"trustedProxies" must be .*not-an-ip/)
+  t.match(err.message, /"localLogPath" is required/)
+})
+
+test('an API key that cannot go into a header is refused, and never shown', async (t) => {
+  const err = await registerError({ apiKey: 'secret-from-file\n', cloudflareRefreshMs: 0 })
+  t.equal(err.code, 'FST_APPFIREWALL_INVALID_OPTIONS')
+  t.match(err.message, /"apiKey" must be visible ASCII characters only \(no spaces or line breaks: trim a key read from a file\)/)
+  t.notMatch(err.message, /secret/)
+  const saved = process.env.APPFIREWALL_API_KEY
+  process.env.APPFIREWALL_API_KEY = 'ключ'
+  t.teardown(() => { if (saved === undefined) delete process.env.APPFIREWALL_API_KEY; else process.env.APPFIREWALL_API_KEY = saved })
+  const fromEnv = await registerError({ cloudflareRefreshMs: 0 })
+  t.match(fromEnv.message, /"apiKey" must be .*\(from APPFIREWALL_API_KEY\)/)
+  t.notMatch(fromEnv.message, /ключ/)
+})
+
+test('sizes that would hurt are refused: a queue beyond its maximum, a batch larger than the queue', async (t) => {
+  for (const queueSize of [2 ** 32, 1e8, 1_000_001]) {
+    const started = Date.now()
+    const err = await registerError({ mode: 'off', queueSize })
+    t.equal(err.code, 'FST_APPFIREWALL_INVALID_OPTIONS', `queueSize ${queueSize}: a coded error, not a RangeError`)
+    t.match(err.message, /"queueSize" must be an integer from 1 to 1000000/)
+    t.ok(Date.now() - started < 1000, 'at once, nothing allocated')
+  }
+  const err = await registerError({ mode: 'off', queueSize: 10, batchSize: 500 })
+  t.match(err.message, /"batchSize" must be at most "queueSize" \(10\), got 500/)
+  const app = Fastify()
+  await app.register(appFirewall, { mode: 'off', queueSize: 100 })
+  t.equal(app.appfirewall.options.batchSize, 100, 'a queue smaller than the default batch makes the batch the whole queue')
+  await app.close()
+})
+
+test('holes in address lists and a __proto__ key are refused by name', async (t) => {
+  // eslint-disable-next-line no-sparse-arrays
+  const holes = await registerError({ mode: 'off', trustedProxies: [, '10.0.0.0/8'] })
+  t.equal(holes.code, 'FST_APPFIREWALL_INVALID_OPTIONS')
+  t.match(holes.message, /"trustedProxies" must be .*an array with a missing entry/)
+  const proto = await registerError(JSON.parse('{"__proto__":{"queueSize":5},"mode":"off"}'))
+  t.match(proto.message, /unknown option "__proto__"/)
+})
+
+test('a localLogPath that is not a regular file, or sits on procfs, is refused', async (t) => {
+  const dir = tempDir()
+  const fifo = join(dir, 'fifo')
+  execFileSync('mkfifo', [fifo])
+  for (const [path, why] of [[fifo, /a FIFO/], [dir, /a directory/], ['/proc/self/nope/events.ndjson', /procfs or sysfs/]] as const) {
+    const err = await registerError({ mode: 'local', localLogPath: path })
+    t.equal(err.code, 'FST_APPFIREWALL_INVALID_OPTIONS')
+    t.match(err.message, why)
+  }
 })

@@ -1,20 +1,15 @@
 import { test } from 'tap'
-import ipaddr from 'ipaddr.js'
 import { limiterKey } from '../lib/limit/key'
 import { RateLimiter, type RateLimiterOptions } from '../lib/limit/limiter'
 import { LocalStore } from '../lib/limit/local-store'
 import { BlockTable } from '../lib/limit/block-table'
 import { estimate, windowStart, type LimitRule } from '../lib/limit/store'
 import type { LimitedInfo } from '../lib/types'
+import { prefixOf, quietLog, randomIPv6 } from './fixtures'
 
 const MIN = 60_000
 // A window boundary, so that offsets in the tests read as "ms into the window".
 const T0 = MIN * 20_000_000
-
-function quietLog (): { warn: (o: object, m: string) => void, info: (o: object, m: string) => void, warns: string[] } {
-  const warns: string[] = []
-  return { warn: (_o, m) => { warns.push(m) }, info: () => {}, warns }
-}
 
 function limiter (over: Partial<RateLimiterOptions> = {}): RateLimiter {
   return new RateLimiter({
@@ -54,15 +49,9 @@ test('limiterKey keeps IPv4 as it is and counts IPv6 per /64', async (t) => {
 })
 
 test('limiterKey agrees with ipaddr.js on the /64 of random canonical IPv6 addresses', async (t) => {
-  let seed = 42
-  const rand = (): number => { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed }
   let mismatches = 0
-  for (let n = 0; n < 5000; n++) {
-    // Mostly zero groups, so that every placement of "::" turns up.
-    const parts = Array.from({ length: 8 }, () => rand() % 3 === 0 ? rand() & 0xffff : 0)
-    const ip = new ipaddr.IPv6(parts).toRFC5952String()
-    if (ip === '::') continue
-    const want = new ipaddr.IPv6([...parts.slice(0, 4), 0, 0, 0, 0]).toRFC5952String() + '/64'
+  for (const { parts, ip } of randomIPv6(42, 5000)) {
+    const want = prefixOf(parts, 4, 64)
     if (limiterKey(ip) !== want) {
       mismatches++
       t.equal(limiterKey(ip), want, ip)

@@ -4,16 +4,10 @@ import { RedisStore, blocksChannel } from '../lib/limit/redis-store'
 import type { LimitCount, LimitRule } from '../lib/limit/store'
 import type { LimitedInfo, RedisLike } from '../lib/types'
 import type Redis from 'ioredis'
-import { privateRedis, sharedRedis, sleep, waitFor } from './fixtures'
+import { privateRedis, quietLog, sharedRedis, sleep, waitFor } from './fixtures'
 
 // Day-long windows: a test run straddles a window boundary (midnight UTC) only by a rare accident.
 const DAY = 86_400_000
-
-function quietLog (): { warn: (o: object, m: string) => void, info: (o: object, m: string) => void, warns: string[], infos: string[] } {
-  const warns: string[] = []
-  const infos: string[] = []
-  return { warn: (_o, m) => { warns.push(m) }, info: (_o, m) => { infos.push(m) }, warns, infos }
-}
 
 /** A limiter counting through `redis` under `prefix`, closed when `t` ends. */
 function limiter (t: Test, redis: Redis, prefix: string, opts: { max?: number, onLimited?: (ip: string, info: LimitedInfo) => void, log?: ReturnType<typeof quietLog> } = {}): RateLimiter {

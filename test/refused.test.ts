@@ -4,22 +4,14 @@
 // and counted like a 404 probe.
 import { test } from 'tap'
 import Fastify from 'fastify'
-import { request as httpRequest } from 'node:http'
 import { join } from 'node:path'
 import appFirewall from '../lib/index'
 import http2 from 'node:http2'
 import type { LimitedInfo } from '../lib/types'
-import { listen, localApp, rawGet, rawRequest, readEvents, tempDir, waitFor } from './fixtures'
+import { httpGet, listen, localApp, rawGet, rawRequest, readEvents, tempDir, waitFor } from './fixtures'
 
-function get (port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, headers: { 'user-agent': 'probe/1.0' } }, (res) => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode ?? 0))
-    })
-    req.on('error', reject)
-    req.end()
-  })
+async function get (port: number, path: string): Promise<number> {
+  return (await httpGet(port, path, { 'user-agent': 'probe/1.0' })).status
 }
 
 test('malformed percent-encodings answered 400 by the router are still recorded and classified', async (t) => {

@@ -51,7 +51,12 @@ export const MIN_PREFIX = Object.freeze({ v4: widest(CLOUDFLARE_IPV4) - 1, v6: w
  * half-understood or implausible answer must not replace a good list.
  */
 export function parseCloudflareAnswer (body: string): string[] {
-  const answer: unknown = JSON.parse(body)
+  let answer: unknown
+  try {
+    answer = JSON.parse(body)
+  } catch {
+    throw new FST_APPFIREWALL_CLOUDFLARE_RANGES('answer is not JSON')
+  }
   if (typeof answer !== 'object' || answer === null) throw new FST_APPFIREWALL_CLOUDFLARE_RANGES('answer is not an object')
   const { success, result } = answer as { success?: unknown, result?: unknown }
   if (success !== true) throw new FST_APPFIREWALL_CLOUDFLARE_RANGES('answer does not say success: true')
@@ -143,7 +148,7 @@ export function startCloudflareRefresh (opts: CloudflareRefreshOptions): Cloudfl
     } catch (err) {
       if (!stopped && !failing) {
         failing = true
-        opts.log.warn({ err: errorText(err), url: opts.url },
+        opts.log.warn({ err: errorText(err), code: (err as { code?: unknown } | null)?.code, url: opts.url },
           'appfirewall: refreshing Cloudflare\'s IP ranges failed; keeping the current list')
       }
       return false

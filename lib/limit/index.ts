@@ -6,7 +6,7 @@ import { RateLimiter } from './limiter'
 import { RedisStore } from './redis-store'
 import type { LimitStore } from './store'
 
-export { RateLimiter } from './limiter'
+export { RateLimiter, closeStore } from './limiter'
 export { limiterKey } from './key'
 export type { LimitBlockListener, LimitCount, LimitRule, LimitStore } from './store'
 
@@ -16,6 +16,8 @@ export interface LimiterParts {
   redis: RedisLike | undefined
   /** A shared store of the user's own (options refuse it together with `redis`). */
   store: LimitStore | undefined
+  /** Errors of the user's onLimited (the plugin's guard: the onError option). */
+  onHookError: (err: unknown) => void
   log: PluginLog
 }
 
@@ -36,6 +38,7 @@ export function createLimiter (options: ResolvedOptions, parts: LimiterParts): R
     onLimited: parts.onLimited,
     store,
     closeGraceMs: options.closeGraceMs,
+    onHookError: parts.onHookError,
     log: parts.log
   })
 }

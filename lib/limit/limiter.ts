@@ -1,6 +1,7 @@
 import type { LimitRule, LimitStore } from './store'
 import { LocalStore } from './local-store'
 import { BlockTable } from './block-table'
+import { defaults } from '../options'
 import { isKey48, isKey64, siteKey } from './key'
 import { timerDelay } from '../timer-delay'
 import { describe, SharedCalls, type SharedCall, type SharedCallStats } from './shared-calls'
@@ -15,8 +16,10 @@ export interface RateLimiterOptions {
   onLimited?: ((ip: string, info: LimitedInfo) => void) | undefined
   /** A shared store counted beside the in-process one (the Redis store, or the user's own). Closed by `close()`. */
   store?: LimitStore | undefined
-  /** How long `close()` waits for the shared store's close, in ms (default 5000). */
+  /** How long `close()` waits for the shared store's close, in ms (default: the option's). */
   closeGraceMs?: number
+  /** Where errors of the user's onLimited go (the plugin's fail-open guard); without it, one warning. */
+  onHookError?: ((err: unknown) => void) | undefined
   /**
    * IPv6 /64 keys also count for their /48, against each class's `max` times
    * this (the `ipv6SiteFactor` option); 0 or absent: per /64 only.
@@ -42,6 +45,8 @@ export interface RateLimiterStats {
 }
 
 const CLASSES: readonly Classification[] = ['scanner', 'benign-miss', 'unknown']
+/** Longest key a block may be held under; limiter keys are IPs and prefixes, at most ~40 characters. */
+const MAX_KEY_LENGTH = 64
 
 /**
  * Per-key, per-class hit counting and blocks. Keys come from `limiterKey`;
@@ -91,6 +96,7 @@ export class RateLimiter {
   private readonly enforce: boolean
   private readonly onLimited: ((ip: string, info: LimitedInfo) => void) | undefined
   private readonly closeGraceMs: number
+  private readonly onHookError: ((err: unknown) => void) | undefined
   private readonly log: PluginLog
   private onLimitedErrors = 0
   private closed = false
@@ -117,7 +123,8 @@ export class RateLimiter {
     this.blocks = new BlockTable(opts.maxTrackedIps)
     this.enforce = opts.enforce
     this.onLimited = opts.onLimited
-    this.closeGraceMs = opts.closeGraceMs ?? 5000
+    this.closeGraceMs = opts.closeGraceMs ?? defaults.closeGraceMs
+    this.onHookError = opts.onHookError
     this.log = opts.log
     this.store = opts.store
     this.shared = opts.store === undefined ? undefined : new SharedCalls(opts.store, this.settle, opts.log)
@@ -233,7 +240,7 @@ export class RateLimiter {
     if (this.closed) return
     this.closed = true
     this.shared?.stop()
-    if (this.store !== undefined) await this.closeStore(this.store)
+    if (this.store !== undefined) await closeStore(this.store, this.closeGraceMs, this.log)
     this.local.close()
     this.blocks.clear()
   }
@@ -261,7 +268,9 @@ export class RateLimiter {
   // throws. It lasts at most the window of its class's rule (a class without
   // a rule here: ignored), or the longest window when the store names none.
   private readonly onSharedBlock = (key: string, blockedMs: number, classification?: Classification): void => {
-    if (this.closed || typeof key !== 'string' || typeof blockedMs !== 'number' || !(blockedMs > 0)) return
+    // A key longer than any limiter key (an IPv6 /64 is 24 characters) is not one: a
+    // publisher or a store delivering megabyte keys must not fill the block table.
+    if (this.closed || typeof key !== 'string' || key.length > MAX_KEY_LENGTH || typeof blockedMs !== 'number' || !(blockedMs > 0)) return
     let longest = this.longestWindow
     if (classification !== undefined) {
       // A lookup only for a known name: rules is a plain object ("__proto__" would find one).
@@ -277,28 +286,43 @@ export class RateLimiter {
     const fn = this.onLimited
     if (fn === undefined) return
     try {
-      fn(ip, { classification: rule.classification, count, max: rule.max, retryAfterMs: ms, enforced: this.enforce, key })
-    } catch (err) {
-      // The user's hook must never break a request; say so once, then count.
-      if (this.onLimitedErrors++ === 0) {
-        this.log.warn({ err: describe(err) }, 'appfirewall: onLimited threw; the error is ignored')
+      const result: unknown = fn(ip, { classification: rule.classification, count, max: rule.max, retryAfterMs: ms, enforced: this.enforce, key })
+      // An async hook (a ban-list API call) must not leave an unhandled rejection behind.
+      if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+        Promise.resolve(result).catch(this.onLimitedError)
       }
+    } catch (err) {
+      this.onLimitedError(err)
     }
   }
 
-  private async closeStore (store: LimitStore): Promise<void> {
-    let timer: NodeJS.Timeout | undefined
-    try {
-      const closing = store.close()
-      if (typeof (closing as Promise<void> | undefined)?.then !== 'function') return
-      const late = new Promise<'late'>((resolve) => { timer = setTimeout(resolve, timerDelay(this.closeGraceMs), 'late') })
-      if (await Promise.race([closing, late]) === 'late') {
-        this.log.warn({ graceMs: this.closeGraceMs }, 'appfirewall: the rate limit store did not close within the grace period; not waiting for it')
-      }
-    } catch (err) {
-      this.log.warn({ err: describe(err) }, 'appfirewall: the rate limit store failed to close; the error is ignored')
-    } finally {
-      if (timer !== undefined) clearTimeout(timer)
+  // The user's hook must never break a request: its errors go to the guard
+  // (the onError option), or, used alone, to one warning; all are counted.
+  private readonly onLimitedError = (err: unknown): void => {
+    const first = this.onLimitedErrors++ === 0
+    if (this.onHookError !== undefined) this.onHookError(err)
+    else if (first) this.log.warn({ err: describe(err) }, 'appfirewall: onLimited threw; the error is ignored')
+  }
+}
+
+/**
+ * Closes a store, waiting at most `graceMs` (clamped to the timer limit); a
+ * close that throws, rejects or runs late is logged, never thrown. Also for
+ * a store the plugin never used (off mode, nothing limited): `close()` is
+ * still called once, by `app.close()`.
+ */
+export async function closeStore (store: LimitStore, graceMs: number, log: PluginLog): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    const closing = store.close()
+    if (typeof (closing as Promise<void> | undefined)?.then !== 'function') return
+    const late = new Promise<'late'>((resolve) => { timer = setTimeout(resolve, timerDelay(graceMs), 'late') })
+    if (await Promise.race([closing, late]) === 'late') {
+      log.warn({ graceMs }, 'appfirewall: the rate limit store did not close within the grace period; not waiting for it')
     }
+  } catch (err) {
+    log.warn({ err: describe(err) }, 'appfirewall: the rate limit store failed to close; the error is ignored')
+  } finally {
+    if (timer !== undefined) clearTimeout(timer)
   }
 }

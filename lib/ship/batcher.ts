@@ -1,5 +1,6 @@
 import type { Counters } from '../counters'
 import { FST_APPFIREWALL_CLOSED } from '../errors'
+import { defaults } from '../options'
 import { emptyResult } from './exporter'
 import type { Exporter, ExportResult } from './exporter'
 import { Ring } from './ring'
@@ -8,7 +9,6 @@ import type { Sink } from './sink'
 import type { PluginLog } from '../guard'
 import { timerDelay } from '../timer-delay'
 
-const DEFAULT_FLUSH_TIMEOUT_MS = 5000
 // Once the grace period is over the export under way is aborted. It usually
 // reports within a few ms (an aborted POST, an append that finished), and is
 // then counted by what really happened; past this wait it is counted as
@@ -116,7 +116,7 @@ export class Batcher implements Sink {
     return this.inFlightCount
   }
 
-  flush (timeoutMs: number = DEFAULT_FLUSH_TIMEOUT_MS): Promise<boolean> {
+  flush (timeoutMs: number = defaults.closeGraceMs): Promise<boolean> {
     return this.waitFor(this.pushed, timeoutMs)
   }
 
