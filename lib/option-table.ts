@@ -7,6 +7,7 @@
 // test/options-table.test.ts checks the README against it.
 import { Type, type TSchema } from 'typebox'
 import type { FastifyRequest } from 'fastify'
+import type { Dispatcher } from 'undici'
 import type { LimitedInfo, LimitStore, RedisLike } from './types'
 
 export interface OptionSpec {
@@ -233,6 +234,31 @@ export const optionTable = {
     allowed: MS_OR_ZERO,
     default: 5000,
     doc: 'How long `app.close()` keeps flushing before it gives up.'
+  },
+  dispatcher: {
+    schema: Type.Unsafe<Dispatcher>(Type.Object({})),
+    allowed: 'an undici Dispatcher (an Agent, a ProxyAgent, an EnvHttpProxyAgent...)',
+    hidden: true,
+    doc: 'The undici `Dispatcher` the ingest is reached through (a proxy, a private CA, mTLS). Without it, `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` are honoured as undici\'s `EnvHttpProxyAgent` reads them, else a direct connection.'
+  },
+  maxEventBytes: {
+    schema: Type.Integer({ minimum: 1024, maximum: 1_048_576 }),
+    allowed: 'an integer from 1024 to 1048576',
+    default: 16_384,
+    doc: 'Most bytes of one event line; the fields of a larger `custom` event are clipped to fit (counted in `stats().clipped`).'
+  },
+  maxCustomEventsPerRequest: {
+    schema: Type.Integer({ minimum: 1, maximum: 100_000 }),
+    allowed: 'an integer from 1 to 100000',
+    default: 100,
+    doc: 'Most `custom` events one request may record; the rest are counted (`stats().ignored.overRequestCap`) and dropped.'
+  },
+  maxQueueBytes: {
+    schema: Type.Integer({ minimum: 65_536, maximum: 1_073_741_824 }),
+    allowed: 'an integer from 65536 to 1073741824',
+    default: 16_777_216,
+    defaultText: '`16777216` (16 MiB)',
+    doc: 'Most bytes of event lines held in memory; past it the oldest are dropped as with `queueSize`. `http_request` events are never pushed out by `custom` ones.'
   },
   gzipLevel: {
     schema: Type.Integer({ minimum: 0, maximum: 9 }),

@@ -7,6 +7,7 @@ import { Compile } from 'typebox/compile'
 import { statSync, statfsSync, type Stats } from 'node:fs'
 import { dirname, resolve } from 'node:path'
 import type { FastifyRequest } from 'fastify'
+import type { Dispatcher } from 'undici'
 import type { AppFirewallDefaults, AppFirewallOptions, HiddenOptionName, LimitedInfo, LimitStore, RedisLike, ResolvedOptions } from './types'
 import { optionTable, type OptionName, type OptionSpec } from './option-table'
 import { checkCidrs } from './ip/cidr'
@@ -48,6 +49,7 @@ export interface Resolved {
   onLimited: ((ip: string, info: LimitedInfo) => void) | undefined
   redis: RedisLike | undefined
   store: LimitStore | undefined
+  dispatcher: Dispatcher | undefined
 }
 
 /**
@@ -101,7 +103,8 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv): Resolve
     skip: o.skip,
     onLimited: o.onLimited,
     redis: o.redis,
-    store: o.store
+    store: o.store,
+    dispatcher: o.dispatcher
   }
 }
 
@@ -174,6 +177,9 @@ function crossChecks (o: AppFirewallOptions & typeof defaults, fromEnv: Readonly
   if (o.store !== undefined) {
     const missing = (['incr', 'close'] as const).filter((m) => typeof (o.store as unknown as Record<string, unknown>)[m] !== 'function')
     if (missing.length > 0) must('store', `an object without ${missing.map((m) => `${m}()`).join(' and ')}`)
+  }
+  if (o.dispatcher !== undefined && typeof (o.dispatcher as { dispatch?: unknown }).dispatch !== 'function') {
+    must('dispatcher', 'an object without dispatch()')
   }
   if (o.store !== undefined && o.redis !== undefined) {
     problems.push('"redis" and "store" are both set: pass one shared store (redis builds the Redis store for you)')

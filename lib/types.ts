@@ -2,6 +2,7 @@
 // a consumer compiling with `module: node16` and `skipLibCheck: false` would
 // otherwise fail on the ESM-only typebox declarations (TS1479).
 import type { FastifyRequest } from 'fastify'
+import type { Dispatcher } from 'undici'
 import type { LimitStore } from './limit/store'
 import type { RateLimiterStats } from './limit/limiter'
 
@@ -138,12 +139,27 @@ export interface AppFirewallOptions {
   breakerCooldownMs?: number
   /** How long `app.close()` keeps flushing, in ms. Default: `5000`. */
   closeGraceMs?: number
+  /**
+   * The undici Dispatcher the ingest is reached through (a ProxyAgent, an Agent with a private CA or
+   * client certificate). Without it, HTTP_PROXY/HTTPS_PROXY/NO_PROXY are honoured as undici's
+   * EnvHttpProxyAgent reads them, else the ingest is reached directly.
+   */
+  dispatcher?: Dispatcher
+  /** Most bytes of one event line; a larger custom event's fields are clipped to fit. Default: `16384`. */
+  maxEventBytes?: number
+  /** Most custom events one request may record; the rest are counted and dropped. Default: `100`. */
+  maxCustomEventsPerRequest?: number
+  /**
+   * Most bytes of event lines held in memory; past it the oldest are dropped. http_request events are
+   * never pushed out by custom ones. Default: `16777216` (16 MiB).
+   */
+  maxQueueBytes?: number
   /** gzip level of a batch, 0-9. Default: `1`. */
   gzipLevel?: number
 }
 
 /** Options kept out of `app.appfirewall.options`: the key (a secret), and the functions and clients handed to the parts that use them. */
-export type HiddenOptionName = 'apiKey' | 'skip' | 'onLimited' | 'redis' | 'store'
+export type HiddenOptionName = 'apiKey' | 'skip' | 'onLimited' | 'redis' | 'store' | 'dispatcher'
 
 /** Options without a default: `undefined` in ResolvedOptions when not given. */
 export type UndefaultedOptionName = 'environment' | 'localLogPath'

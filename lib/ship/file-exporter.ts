@@ -53,7 +53,8 @@ export class FileExporter implements Exporter {
         await mkdir(dirname(this.path), { recursive: true })
         this.dirReady = true
       }
-      await appendFile(this.path, lines.join('\n') + '\n')
+      // Created readable by its owner only: the events hold client IPs and the fields the app recorded.
+      await appendFile(this.path, lines.join('\n') + '\n', { mode: 0o600 })
     } catch (err) {
       this.counters.failures++
       result.io = lines.length
