@@ -21,6 +21,7 @@ import { createHooks, type RequestWithContext } from './request/hooks'
 import { createFinisher } from './request/finish'
 import { RefusedRequests } from './request/refused'
 import { checkRegistration } from './request/registration'
+import { effectiveOptions, reportStart } from './boot'
 import type { AppFirewallInstance, AppFirewallOptions, AppFirewallRequest, Classification, EventFields } from './types'
 
 const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewallPlugin (fastify, rawOpts) {
@@ -28,12 +29,8 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const guard = new Guard(resolved.options.onError, fastify.log.child({ plugin: 'appfirewall-fastify' }), (rawOpts as Record<symbol, never> | undefined)?.[kFaults])
   const log = guard.pluginLog
   checkRegistration(fastify, log)
-  let options = resolved.options
-  if (options.mode === 'ship' && !options.hasApiKey) {
-    // Fail open: a missing key must not break boot; one warning, then off.
-    log.warn({}, 'appfirewall: mode "ship" needs apiKey (or APPFIREWALL_API_KEY); the plugin is off')
-    options = Object.freeze({ ...options, mode: 'off' })
-  }
+  const options = effectiveOptions(resolved.options, resolved.warnings, log, fastify.log)
+  reportStart(options, log)
   const counters = new Counters()
   const sink = createSink(options, resolved.apiKey, counters, log)
   const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, store: resolved.store, onHookError: (err) => { guard.error(err, 'hook') }, log })

@@ -50,6 +50,8 @@ export interface Resolved {
   redis: RedisLike | undefined
   store: LimitStore | undefined
   dispatcher: Dispatcher | undefined
+  /** Problems that do not stop the boot, each one line for the logger. */
+  warnings: string[]
 }
 
 /**
@@ -90,6 +92,15 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv): Resolve
   // (a batch larger than the queue would never fill, and overflow instead).
   if (given.batchSize === undefined && (value.queueSize as number) < (value.batchSize as number)) value.batchSize = value.queueSize
   const o = value as unknown as AppFirewallOptions & typeof defaults
+  const warnings: string[] = []
+  // `off` must work as a kill switch: an endpoint it will never use, read
+  // from the environment, is reported but does not stop the app from booting.
+  const endpointUnused = o.mode !== 'ship' || o.apiKey === undefined || o.apiKey === ''
+  if (fromEnv.has('endpoint') && endpointUnused && !isHttpUrl(o.endpoint)) {
+    warnings.push(`appfirewall: ${spec('endpoint').env as string} is not an http(s) URL (${show(o.endpoint)}); ignored, since ${o.mode === 'ship' ? 'without a key the plugin is off' : `mode is "${o.mode}"`}`)
+    value.endpoint = spec('endpoint').default
+    o.endpoint = spec('endpoint').default as string
+  }
   problems.push(...crossChecks(o, fromEnv, bad))
   if (problems.length > 0) throw new FST_APPFIREWALL_INVALID_OPTIONS(problems.join('; '))
 
@@ -104,7 +115,8 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv): Resolve
     onLimited: o.onLimited,
     redis: o.redis,
     store: o.store,
-    dispatcher: o.dispatcher
+    dispatcher: o.dispatcher,
+    warnings
   }
 }
 
