@@ -1,6 +1,6 @@
 // What the plugin says when it starts, and that it is never silent about
 // being off, nor stopped by settings it will not use.
-import { test } from 'tap'
+import { test, type Test } from 'tap'
 import Fastify from 'fastify'
 import { statSync } from 'node:fs'
 import { join } from 'node:path'
@@ -8,7 +8,7 @@ import appFirewall from '../lib/index'
 import { NO_API_KEY_WARNING } from '../lib/boot'
 import { logCapture, pluginLogs, tempDir } from './fixtures'
 
-function withEnv (t: Parameters<Parameters<typeof test>[1]>[0], vars: Record<string, string | undefined>): void {
+function withEnv (t: Test, vars: Record<string, string | undefined>): void {
   const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]))
   for (const [k, v] of Object.entries(vars)) { if (v === undefined) delete process.env[k]; else process.env[k] = v }
   t.teardown(() => { for (const [k, v] of Object.entries(saved)) { if (v === undefined) delete process.env[k]; else process.env[k] = v } })
