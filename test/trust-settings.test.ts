@@ -24,18 +24,23 @@ async function registerError (trustedProxies: string[]): Promise<Error & { code?
 
 // Each list, and the entries the error must name.
 const anyClient: Array<[string, string[], RegExp]> = [
-  ['all of IPv4', ['0.0.0.0/0'], /"0\.0\.0\.0\/0" covers every IPv4 address/],
-  ['all of IPv6', ['::/0'], /"::\/0" covers every IPv4 and every public IPv6 address/],
-  ['half of IPv6, which holds every IPv4-mapped and every public address', ['::/1'], /"::\/1" covers/],
-  ['a quarter of IPv6, which still does', ['cloudflare', '::/2'], /"::\/2" covers/],
-  ['the global unicast space', ['2000::/3'], /"2000::\/3" covers every public IPv6 address/],
-  ['an IPv4-mapped CIDR in IPv6 form with prefix 8', ['::ffff:10.0.0.0/8'], /"::ffff:10\.0\.0\.0\/8" covers every IPv4 address/],
-  ['an IPv4-mapped CIDR with prefix 95', ['0:0:0:0:0:ffff:0a00:0/95'], /covers every IPv4 address/],
-  ['the whole IPv4-mapped space', ['::ffff:0.0.0.0/96'], /covers every IPv4 address/],
-  ['an IPv6 range over the mapped space', ['::/80'], /"::\/80" covers every IPv4 address/],
-  ['two halves of IPv4', ['10.0.0.0/8', '0.0.0.0/1', '128.0.0.0/1'], /"0\.0\.0\.0\/1", "128\.0\.0\.0\/1" together cover every IPv4 address/],
-  ['a mapped half and an IPv4 half', ['::ffff:0.0.0.0/97', '128.0.0.0/1'], /together cover every IPv4 address/],
-  ['two halves of the global unicast space', ['2000::/4', '3000::/4'], /together cover every public IPv6 address/]
+  ['all of IPv4', ['0.0.0.0/0'], /"0\.0\.0\.0\/0" holds 100% of the public IPv4 addresses/],
+  ['all of IPv6', ['::/0'], /"::\/0" holds 100% of the public IPv4 addresses and 100% of the public IPv6 addresses/],
+  ['half of IPv6, which holds every IPv4-mapped and every public address', ['::/1'], /"::\/1" holds/],
+  ['a quarter of IPv6, which still does', ['cloudflare', '::/2'], /"::\/2" holds/],
+  ['the global unicast space', ['2000::/3'], /"2000::\/3" holds 100% of the public IPv6 addresses/],
+  ['half of the global unicast space', ['2000::/4'], /"2000::\/4" holds 50% of the public IPv6 addresses/],
+  ['an IPv4-mapped CIDR in IPv6 form with prefix 8', ['::ffff:10.0.0.0/8'], /"::ffff:10\.0\.0\.0\/8" holds 100% of the public IPv4 addresses/],
+  ['an IPv4-mapped CIDR with prefix 95', ['0:0:0:0:0:ffff:0a00:0/95'], /holds 100% of the public IPv4 addresses/],
+  ['the whole IPv4-mapped space', ['::ffff:0.0.0.0/96'], /holds 100% of the public IPv4 addresses/],
+  ['an IPv6 range over the mapped space', ['::/80'], /"::\/80" holds 100% of the public IPv4 addresses/],
+  ['half of IPv4', ['0.0.0.0/1'], /"0\.0\.0\.0\/1" holds/],
+  ['two halves of IPv4', ['10.0.0.0/8', '0.0.0.0/1', '128.0.0.0/1'], /"0\.0\.0\.0\/1" holds/],
+  ['every unicast IPv4 address, in three ranges', ['0.0.0.0/1', '128.0.0.0/2', '192.0.0.0/3'], /holds/],
+  ['everything but 0/8, in eight ranges', ['1.0.0.0/8', '2.0.0.0/7', '4.0.0.0/6', '8.0.0.0/5', '16.0.0.0/4', '32.0.0.0/3', '64.0.0.0/2', '128.0.0.0/1'], /holds/],
+  ['many small ranges together', Array.from({ length: 8 }, (_, i) => `${i * 8 + 1}.0.0.0/8`), /together hold \d+% of the public IPv4 addresses/],
+  ['a mapped half and an IPv4 half', ['::ffff:0.0.0.0/97', '128.0.0.0/1'], /holds/],
+  ['two halves of the global unicast space', ['2000::/4', '3000::/4'], /holds/]
 ]
 
 for (const [what, list, names] of anyClient) {
@@ -52,7 +57,8 @@ test('compileTrustedProxies refuses the same lists, for callers that skip regist
   for (const [, list] of anyClient) {
     t.throws(() => compileTrustedProxies(list), { code: 'FST_APPFIREWALL_INVALID_CIDR', message: /any client could choose its IP/ }, list.join(' '))
   }
-  t.doesNotThrow(() => compileTrustedProxies(['cloudflare', '::ffff:10.0.0.0/104', '8000::/1', '0.0.0.0/1']), 'ranges that leave clients out')
+  t.doesNotThrow(() => compileTrustedProxies(['cloudflare', '::ffff:10.0.0.0/104', '8000::/1', '10.0.0.0/8', '52.0.0.0/11', '2600:1f00::/24']),
+    'private ranges, space no client comes from, and a provider\'s ranges a few million wide')
 })
 
 test('narrow mapped CIDRs and private ranges are accepted, and a mapped /104 trusts exactly its IPv4 /8', async (t) => {
@@ -99,12 +105,13 @@ for (const [what, ipv4, ipv6] of wideAnswers) {
 }
 
 test('a Cloudflare refresh as wide as the bound (IPv4 /12, IPv6 /28) is applied', async (t) => {
-  const url = await rangesApi(t, ['127.0.0.0/12'], ['2a06:98c0::/28'])
+  // 104.28.0.1 is inside 104.16.0.0/12 but in none of the shipped ranges.
+  const url = await rangesApi(t, ['104.16.0.0/12'], ['2a06:98c0::/28'])
   const h = await localApp(t, { cloudflareRefreshMs: 20, cloudflareRangesUrl: url })
   h.app.get('/', async (request) => request.appfirewall.ip)
   let ip = ''
   for (let i = 0; i < 250 && ip !== '198.51.100.99'; i++) {
-    ip = (await h.app.inject({ url: '/', remoteAddress: '127.0.0.1', headers: { 'cf-connecting-ip': '198.51.100.99' } })).body
+    ip = (await h.app.inject({ url: '/', remoteAddress: '104.28.0.1', headers: { 'cf-connecting-ip': '198.51.100.99' } })).body
     if (ip !== '198.51.100.99') await sleep(20)
   }
   t.equal(ip, '198.51.100.99', 'the refreshed ranges took effect')

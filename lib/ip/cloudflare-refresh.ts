@@ -2,6 +2,7 @@ import { request } from 'undici'
 import { CidrSet, parseIp } from './cidr'
 import { CLOUDFLARE_IPV4, CLOUDFLARE_IPV6 } from './cloudflare-ranges'
 import { timerDelay } from '../timer-delay'
+import { cloudflareShapeProblem } from './trust-bounds'
 import { FST_APPFIREWALL_CLOSED, FST_APPFIREWALL_CLOUDFLARE_RANGES } from '../errors'
 
 export interface CloudflareRefreshOptions {
@@ -70,6 +71,8 @@ export function parseCloudflareAnswer (body: string): string[] {
   CidrSet.parse(ranges)
   for (const cidr of v4) checkShape(cidr, false)
   for (const cidr of v6) checkShape(cidr, true)
+  const implausible = cloudflareShapeProblem(ranges)
+  if (implausible !== null) throw new FST_APPFIREWALL_CLOUDFLARE_RANGES(implausible)
   return ranges
 }
 
