@@ -32,7 +32,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const options = effectiveOptions(resolved.options, resolved.warnings, log, fastify.log)
   reportStart(options, log)
   const counters = new Counters()
-  const sink = createSink(options, resolved.apiKey, counters, log)
+  const sink = createSink(options, resolved.apiKey, counters, log, resolved.dispatcher)
   const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, store: resolved.store, onHookError: (err) => { guard.error(err, 'hook') }, log })
   const client = new ClientReader(options.trustedProxies, log)
   const envSuffix = environmentSuffix(options.environment)

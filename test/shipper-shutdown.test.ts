@@ -156,3 +156,22 @@ t.test('close counts a split batch by what happened: the half the ingest took as
   t.ok(h.balanced())
   await ingest.until(() => ingest.requests[2]?.abandoned === true, 2000, 'the hung socket to be released')
 })
+
+t.test('close counts a batch whose 2xx arrives just after the abort as sent, not dropped', async (t) => {
+  // Grace 100 ms, answer at about 140 ms: after close aborted the export, but
+  // well within the 150 ms the exporter still gives a POST already sent (and
+  // inside the Batcher's 200 ms wait for the aborted export).
+  const { ingest, h } = await shipTo(t, () => ({ delayMs: 140 }), { batchSize: 10, requestTimeoutMs: 5000 })
+  h.pushEvents(10)
+  await ingest.waitForRequests(1, 5000)
+  const started = Date.now()
+  await h.sink.close(100)
+  t.ok(Date.now() - started < 100 + 1000, `returned after ${Date.now() - started} ms (grace 100 ms)`)
+  t.same(numbers(ingest.lines()), range(10), 'the ingest took the batch')
+  const s = h.stats()
+  t.equal(s.sent, 10, 'counted as sent, as it was')
+  t.equal(s.batches, 1)
+  t.equal(s.dropped.shutdown, 0)
+  t.equal(s.queued + s.inFlight, 0)
+  t.ok(h.balanced())
+})

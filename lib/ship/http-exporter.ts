@@ -1,17 +1,23 @@
 // `ship` mode transport: each batch the Batcher hands over is gzipped once and
 // POSTed to the ingest, retried by the OTLP/HTTP response classes within a
 // deadline, behind a circuit breaker and any Retry-After the ingest sent.
+import { randomUUID } from 'node:crypto'
 import { gzip } from 'node:zlib'
 import { promisify } from 'node:util'
-import { Pool } from 'undici'
+import { request } from 'undici'
+import type { Dispatcher } from 'undici'
 import type { Counters } from '../counters'
 import { FST_APPFIREWALL_INGEST_TIMEOUT, FST_APPFIREWALL_INVALID_ENDPOINT } from '../errors'
 import { backoffDelay } from './backoff'
 import { Breaker } from './breaker'
+import { chooseRoute } from './dispatch'
+import type { Route } from './dispatch'
 import { emptyResult } from './exporter'
 import type { Exporter, ExportResult } from './exporter'
 import { parseRetryAfter } from './retry-after'
 import { safeLogger } from './sink'
+import { certificateProblem, certificateWarning } from './tls-errors'
+import type { CertificateProblem } from './tls-errors'
 import type { PluginLog } from '../guard'
 import { timerDelay } from '../timer-delay'
 
@@ -22,6 +28,11 @@ const gzipAsync = promisify(gzip)
 const RESPONSE_BODY_CAP = 64 * 1024
 const DEFAULT_RETRY_BASE_MS = 250
 const DEFAULT_RETRY_MAX_MS = 8000
+// Once close aborts the export, a POST already sent gets this long for its
+// answer before it is cut: a batch the ingest took then counts as sent, not as
+// dropped. Kept below the Batcher's 200 ms wait after its abort, so that the
+// outcome still reaches the counters.
+const CLOSE_ANSWER_WAIT_MS = 150
 
 export interface HttpExporterOptions {
   /** The ingest URL, http(s); its path and query are kept. */
@@ -48,6 +59,13 @@ export interface HttpExporterOptions {
   retryBaseMs?: number
   /** Largest retry delay before jitter (default 8000 ms). */
   retryMaxMs?: number
+  /**
+   * The undici Dispatcher the ingest is reached through (the `dispatcher`
+   * option). It is the caller's: never closed here. Without it, see chooseRoute.
+   */
+  dispatcher?: Dispatcher | undefined
+  /** Where HTTP_PROXY, HTTPS_PROXY and NO_PROXY are read. Default: process.env. */
+  env?: NodeJS.ProcessEnv
 }
 
 /** What is done with a batch after an ingest's answer (HTTP status, 0 for no answer). */
@@ -66,10 +84,12 @@ export function classifyStatus (status: number): StatusClass {
   return 'reject'
 }
 
-/** One POST's outcome: the status (0 for no answer) and the Retry-After header. */
+/** One POST's outcome: the status (0 for no answer), the Retry-After header, and a refused certificate. */
 interface Answer {
   status: number
   retryAfter: string | string[] | undefined
+  /** Set when the TLS handshake failed on the ingest's certificate (then status is 0). */
+  certificate: CertificateProblem | undefined
 }
 
 function noop (): void {}
@@ -87,6 +107,10 @@ function abortRequest (ac: AbortController, ms: number): void {
   ac.abort(new FST_APPFIREWALL_INGEST_TIMEOUT(ms))
 }
 
+function abortWith (ac: AbortController, reason: unknown): void {
+  ac.abort(reason)
+}
+
 /**
  * POSTs gzipped NDJSON batches over one keep-alive connection. Retryable
  * answers are retried with jittered backoff until the batch's deadline; a
@@ -94,13 +118,20 @@ function abortRequest (ac: AbortController, ms: number): void {
  * retryable failures open the breaker, and while it is open `readyAt` tells
  * the Batcher to keep the lines queued. A refusal (4xx, 5xx other than the
  * retryable ones) drops the batch with one warning per status; 413 resends it
- * as two halves.
+ * as two halves. A certificate the client refuses is a refusal too (one
+ * warning per error code), never retried.
+ *
+ * Every batch carries `Idempotency-Key: "<uuid>"`, the same bytes on each of
+ * its retries, so an ingest that stored a batch whose answer was lost can
+ * drop the resend. The halves of a 413 split are new batches with their own
+ * keys, derived from their parent's: `"<uuid>.1"` and `"<uuid>.2"`, then
+ * `"<uuid>.1.1"` and so on.
  */
 export class HttpExporter implements Exporter {
   private readonly counters: Counters
   private readonly log: PluginLog
-  private readonly pool: Pool
-  private readonly path: string
+  private readonly route: Route
+  private readonly url: URL
   /** Scheme, host and port only, for logs: the path may carry a token. */
   private readonly origin: string
   private readonly headers: Record<string, string>
@@ -118,6 +149,7 @@ export class HttpExporter implements Exporter {
   /** Kept for the breaker warning: "refused" and "timed out" call for different fixes. */
   private lastError = ''
   private readonly warnedStatuses = new Set<number>()
+  private readonly warnedCertificates = new Set<string>()
 
   constructor (opts: HttpExporterOptions) {
     const url = parseEndpoint(opts.endpoint)
@@ -130,7 +162,7 @@ export class HttpExporter implements Exporter {
     this.retryMaxMs = opts.retryMaxMs ?? DEFAULT_RETRY_MAX_MS
     this.gzipOptions = { level: opts.gzipLevel }
     this.breaker = new Breaker(opts.breakerThreshold, opts.breakerCooldownMs)
-    this.path = url.pathname + url.search
+    this.url = url
     this.origin = url.origin
     this.headers = {
       authorization: `Bearer ${opts.apiKey}`,
@@ -138,14 +170,14 @@ export class HttpExporter implements Exporter {
       'content-encoding': 'gzip',
       'user-agent': opts.userAgent
     }
-    // One connection: one POST in flight keeps the ingest's view ordered and
-    // the cost per event lowest; keep-alive is undici's default.
-    this.pool = new Pool(url.origin, {
-      connections: 1,
-      pipelining: 1,
-      headersTimeout: this.requestTimeoutMs,
-      bodyTimeout: this.requestTimeoutMs,
-      connect: { timeout: this.requestTimeoutMs }
+    // One POST in flight keeps the ingest's view ordered and the cost per
+    // event lowest; the route keeps one keep-alive connection for it.
+    this.route = chooseRoute({
+      origin: url.origin,
+      dispatcher: opts.dispatcher,
+      env: opts.env ?? process.env,
+      timeoutMs: this.requestTimeoutMs,
+      log: this.log
     })
   }
 
@@ -158,7 +190,7 @@ export class HttpExporter implements Exporter {
 
   async export (lines: string[], signal: AbortSignal): Promise<ExportResult> {
     const result = emptyResult()
-    await this.deliver(lines, Date.now() + this.retryDeadlineMs, true, signal, result)
+    await this.deliver(lines, randomUUID(), Date.now() + this.retryDeadlineMs, true, signal, result)
     return result
   }
 
@@ -170,17 +202,19 @@ export class HttpExporter implements Exporter {
     if (this.endPause !== null) this.endPause()
   }
 
+  /** Destroys the connection or agent made here; a dispatcher passed in or installed globally is left alone. */
   async shutdown (): Promise<void> {
-    await this.pool.destroy().catch(noop)
+    if (this.route.owned) await this.route.dispatcher.destroy().catch(noop)
   }
 
   /**
    * Sends `lines` until the ingest answers for good, the deadline passes or
    * `signal` aborts, and adds the outcome to `result`. The body is gzipped
-   * once and reused by every retry. A 413 sends the halves, depth first.
+   * once and reused by every retry, and so is `key`, its Idempotency-Key. A
+   * 413 sends the halves, depth first, keyed `<key>.1` and `<key>.2`.
    * `fresh`: the batch's first try, which always goes (retryDeadlineMs may be 0).
    */
-  private async deliver (lines: string[], deadline: number, fresh: boolean, signal: AbortSignal, result: ExportResult): Promise<void> {
+  private async deliver (lines: string[], key: string, deadline: number, fresh: boolean, signal: AbortSignal, result: ExportResult): Promise<void> {
     const n = lines.length
     if (signal.aborted) {
       result.shutdown += n
@@ -193,6 +227,8 @@ export class HttpExporter implements Exporter {
       result.serialization += n
       return
     }
+    // A Structured Fields string, as the IETF Idempotency-Key draft defines it.
+    const headers = { ...this.headers, 'idempotency-key': `"${key}"` }
     let attempts = 0
     let notBefore = 0
     for (;;) {
@@ -214,7 +250,7 @@ export class HttpExporter implements Exporter {
         continue
       }
       attempts++
-      const answer = await this.post(body, signal)
+      const answer = await this.post(body, headers, signal)
       if (answer === undefined) {
         // Aborted by close: not the ingest's failure, so no failure is counted.
         result.shutdown += n
@@ -222,7 +258,9 @@ export class HttpExporter implements Exporter {
       }
       const status = answer.status
       if (status !== 0) this.counters.lastStatus = status
-      const kind = classifyStatus(status)
+      // A refused certificate is configuration, not a blip: resending the
+      // same handshake fails the same way, so it is a refusal, not a retry.
+      const kind = answer.certificate === undefined ? classifyStatus(status) : 'reject'
       if (kind === 'sent') {
         result.sent += n
         result.deliveries++
@@ -235,14 +273,16 @@ export class HttpExporter implements Exporter {
         continue
       }
       // A refusal is still an answer: the ingest is up, so it must not open
-      // the breaker (a bad key would otherwise look like an outage).
+      // the breaker (a bad key would otherwise look like an outage). So is a
+      // certificate: the ingest presented one, the fault is in configuration.
       this.answered()
-      this.warnStatus(status)
+      if (answer.certificate === undefined) this.warnStatus(status)
+      else this.warnCertificate(answer.certificate)
       if (kind === 'split' && n > 1) {
         // Resent as two halves, never whole; a single line too large is rejected.
         const mid = Math.ceil(n / 2)
-        await this.deliver(lines.slice(0, mid), deadline, false, signal, result)
-        await this.deliver(lines.slice(mid), deadline, false, signal, result)
+        await this.deliver(lines.slice(0, mid), `${key}.1`, deadline, false, signal, result)
+        await this.deliver(lines.slice(mid), `${key}.2`, deadline, false, signal, result)
         return
       }
       result.rejected += n
@@ -267,19 +307,28 @@ export class HttpExporter implements Exporter {
     return now + wait
   }
 
-  /** One POST. Resolves with the answer (status 0: none), or undefined when `signal` aborted it. Never rejects. */
-  private async post (body: Buffer, signal: AbortSignal): Promise<Answer | undefined> {
+  /**
+   * One POST. Resolves with the answer (status 0: none), or undefined when
+   * `signal` aborted it before an answer came (within CLOSE_ANSWER_WAIT_MS of
+   * the abort, an answer still counts). Never rejects.
+   */
+  private async post (body: Buffer, headers: Record<string, string>, signal: AbortSignal): Promise<Answer | undefined> {
     this.counters.lastSendAt = new Date().toISOString()
     const ac = new AbortController()
-    const onClose = (): void => { ac.abort(signal.reason) }
+    let late: NodeJS.Timeout | undefined
+    const onClose = (): void => {
+      late = setTimeout(abortWith, CLOSE_ANSWER_WAIT_MS, ac, signal.reason)
+      late.unref()
+    }
     signal.addEventListener('abort', onClose)
     // Bounds the whole exchange (connect, headers, capped body), which
     // undici's per-phase timeouts alone do not.
     const timer = setTimeout(abortRequest, this.requestTimeoutMs, ac, this.requestTimeoutMs)
     timer.unref()
-    const answer: Answer = { status: 0, retryAfter: undefined }
+    const answer: Answer = { status: 0, retryAfter: undefined, certificate: undefined }
     try {
-      const res = await this.pool.request({ path: this.path, method: 'POST', headers: this.headers, body, signal: ac.signal })
+      // Per-request timeouts: a dispatcher passed in has its own defaults.
+      const res = await request(this.url, { dispatcher: this.route.dispatcher, method: 'POST', headers, body, signal: ac.signal, headersTimeout: this.requestTimeoutMs, bodyTimeout: this.requestTimeoutMs })
       answer.status = res.statusCode
       answer.retryAfter = res.headers['retry-after']
       // Reading (up to the cap) lets the socket be reused; past the cap undici
@@ -288,9 +337,11 @@ export class HttpExporter implements Exporter {
       await res.body.dump({ limit: RESPONSE_BODY_CAP }).catch(noop)
     } catch (err) {
       if (signal.aborted) return undefined
-      this.lastError = (err as { code?: string }).code ?? (err as Error).name
+      answer.certificate = certificateProblem(err)
+      this.lastError = answer.certificate?.code ?? (err as { code?: string }).code ?? (err as Error).name
     } finally {
       clearTimeout(timer)
+      if (late !== undefined) clearTimeout(late)
       signal.removeEventListener('abort', onClose)
     }
     return answer
@@ -328,5 +379,11 @@ export class HttpExporter implements Exporter {
     }
     const hint = status === 401 || status === 403 ? ' (check apiKey)' : ''
     this.log.warn({ status }, `appfirewall: ingest refused a batch with HTTP ${status}${hint}; its events are dropped`)
+  }
+
+  private warnCertificate (problem: CertificateProblem): void {
+    if (this.warnedCertificates.has(problem.code)) return
+    this.warnedCertificates.add(problem.code)
+    this.log.warn({ code: problem.code, reason: problem.message, endpoint: this.origin }, certificateWarning(problem))
   }
 }

@@ -1,6 +1,7 @@
 // The ship stage as the plugin sees it: one factory that turns the resolved
 // options into the sink of the mode (or none, in `off` mode). Both modes share
 // the Batcher; only the exporter differs.
+import type { Dispatcher } from 'undici'
 import type { Counters } from '../counters'
 import type { ResolvedOptions } from '../types'
 import { USER_AGENT } from '../version'
@@ -13,8 +14,12 @@ import type { PluginLog } from '../guard'
 
 export type { Sink } from './sink'
 
-/** The sink of `options.mode`: a Batcher in front of the HTTP or the file exporter, or undefined in `off` mode. */
-export function createSink (options: ResolvedOptions, apiKey: string | undefined, counters: Counters, log: PluginLog): Sink | undefined {
+/**
+ * The sink of `options.mode`: a Batcher in front of the HTTP or the file
+ * exporter, or undefined in `off` mode. `dispatcher` (the option of that name,
+ * `ship` mode only) is how the ingest is reached; it stays the caller's.
+ */
+export function createSink (options: ResolvedOptions, apiKey: string | undefined, counters: Counters, log: PluginLog, dispatcher?: Dispatcher): Sink | undefined {
   let exporter: Exporter
   if (options.mode === 'local') {
     exporter = new FileExporter({ path: options.localLogPath as string, counters, log })
@@ -30,7 +35,8 @@ export function createSink (options: ResolvedOptions, apiKey: string | undefined
       maxRetryAfterMs: options.maxRetryAfterMs,
       breakerThreshold: options.breakerThreshold,
       breakerCooldownMs: options.breakerCooldownMs,
-      gzipLevel: options.gzipLevel
+      gzipLevel: options.gzipLevel,
+      dispatcher
     })
   } else {
     return undefined
