@@ -25,7 +25,7 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['a negative window', { mode: 'off', rateLimit: { scanner: { max: 5, windowMs: -1 } } }, /"rateLimit" must be .*"windowMs":-1/],
   ['an invalid CIDR in trustedProxies', { mode: 'off', trustedProxies: ['cloudflare', '10.0.0.0/33'] }, /"trustedProxies" must be .*10\.0\.0\.0\/33/],
   ['a hostname in trustedProxies', { mode: 'off', trustedProxies: ['lb.internal'] }, /"trustedProxies" .*lb\.internal/],
-  ['a trustedProxies range holding every client', { mode: 'off', trustedProxies: ['cloudflare', '::ffff:10.0.0.0/8'] }, /"trustedProxies" would let any client choose its IP: "::ffff:10\.0\.0\.0\/8" covers every IPv4 address/],
+  ['a trustedProxies range holding every client', { mode: 'off', trustedProxies: ['cloudflare', '::ffff:10.0.0.0/8'] }, /"trustedProxies" would let any client choose its IP: "::ffff:10\.0\.0\.0\/8" holds 100% of the public IPv4 addresses/],
   ['an ipv6SiteFactor that is not an integer', { mode: 'off', ipv6SiteFactor: 2.5 }, /"ipv6SiteFactor" must be an integer from 0 to 1000 \(0 turns \/48 counting off\), got 2\.5/],
   ['an invalid CIDR in allowList', { mode: 'off', allowList: ['1.2.3'] }, /"allowList" .*1\.2\.3/],
   ['local mode without a path', { mode: 'local' }, /"localLogPath" is required when mode is "local"/],
