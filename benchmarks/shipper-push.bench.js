@@ -15,7 +15,7 @@ const dist = process.env.AFW_DIST ?? path.join(__dirname, '..', 'dist')
 const { Batcher } = require(path.join(dist, 'ship/batcher.js'))
 const { HttpExporter } = require(path.join(dist, 'ship/http-exporter.js'))
 const { Counters } = require(path.join(dist, 'counters.js'))
-const { Ring } = require(path.join(dist, 'ship/ring.js'))
+const { EventQueue } = require(path.join(dist, 'ship/queue.js'))
 
 const ROUNDS = Number(process.env.ROUNDS ?? 5)
 const N = Number(process.env.N ?? 2_000_000)
@@ -48,15 +48,15 @@ function time (fn, n) {
 }
 
 async function main () {
-  const rows = { 'push into an empty queue (10 000)': [], 'push into a full queue (drop oldest)': [], 'Ring.push alone, full': [] }
+  const rows = { 'push into an empty queue (10 000)': [], 'push into a full queue (drop oldest)': [], 'EventQueue.push alone, full': [] }
   for (let r = 0; r < ROUNDS; r++) {
     const s = makeSink()
     rows['push into an empty queue (10 000)'].push(time((n) => { for (let i = 0; i < n; i++) s.push(line) }, 10000))
     rows['push into a full queue (drop oldest)'].push(time((n) => { for (let i = 0; i < n; i++) s.push(line) }, N))
     await s.close(0)
-    const ring = new Ring(10000)
-    for (let i = 0; i < 10000; i++) ring.push(line)
-    rows['Ring.push alone, full'].push(time((n) => { for (let i = 0; i < n; i++) ring.push(line) }, N))
+    const ring = new EventQueue(10000, 16 * 1024 * 1024)
+    for (let i = 0; i < 10000; i++) ring.push(line, false)
+    rows['EventQueue.push alone, full'].push(time((n) => { for (let i = 0; i < n; i++) ring.push(line, false) }, N))
   }
   console.log(`shipper-push: node ${process.version}, ${ROUNDS} rounds, median ns per call`)
   for (const [name, v] of Object.entries(rows)) {

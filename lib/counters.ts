@@ -22,8 +22,13 @@ export class Counters {
   breaker: BreakerState = 'closed'
   lastStatus: number | null = null
   lastSendAt: string | null = null
-  /** record() calls that made no event: after the response (module-level, through the request's async context). */
-  readonly ignored = { afterResponse: 0 }
+  /**
+   * record() calls that made no event (not emitted): `afterResponse`, module-level after the response
+   * (through the request's async context); `overRequestCap`, past maxCustomEventsPerRequest on one request.
+   */
+  readonly ignored = { afterResponse: 0, overRequestCap: 0 }
+  /** Custom events whose fields were clipped to fit maxEventBytes (emitted and shipped, clipped). */
+  clipped = 0
 
   snapshot (mode: Mode, queued: number, inFlight: number, limiter: RateLimiterStats | null): AppFirewallStats {
     return {
@@ -38,7 +43,8 @@ export class Counters {
       inFlight,
       lastStatus: this.lastStatus,
       lastSendAt: this.lastSendAt,
-      ignored: { afterResponse: this.ignored.afterResponse, outsideRequest: unattributed.outsideRequest },
+      ignored: { afterResponse: this.ignored.afterResponse, outsideRequest: unattributed.outsideRequest, overRequestCap: this.ignored.overRequestCap },
+      clipped: this.clipped,
       limiter
     }
   }

@@ -36,7 +36,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, store: resolved.store, onHookError: (err) => { guard.error(err, 'hook') }, log })
   const client = new ClientReader(options.trustedProxies, log)
   const envSuffix = environmentSuffix(options.environment)
-  const recorder = sink === undefined ? undefined : createRecorder(sink, counters, guard, envSuffix)
+  const recorder = sink === undefined ? undefined : createRecorder(sink, counters, guard, envSuffix, options)
   const contexts = new ContextFactory(recorder, client, guard)
 
   // A getter: in `off` mode (no hooks) the context is made only if user code asks for it.

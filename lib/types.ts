@@ -186,7 +186,11 @@ export type ResolvedOptions = {
 export type AppFirewallDefaults = Omit<ResolvedOptions, UndefaultedOptionName | 'hasApiKey' | 'sharedStore'>
 
 export interface DroppedCounts {
-  /** Oldest events pushed out of a full queue. */
+  /**
+   * Oldest events pushed out of a full queue (past `queueSize` events or `maxQueueBytes` bytes): custom
+   * events first, and a custom event never pushes out an http_request event (it is dropped itself when
+   * only http_request events are left).
+   */
   overflow: number
   /** Batches the ingest refused with a non-retryable status (events counted). */
   rejected: number
@@ -220,9 +224,12 @@ export interface AppFirewallStats {
    * record() through a request's async context after its response (a timer or job the request
    * started; `request.appfirewall.record()` is always attributed); `outsideRequest`, module-level
    * record() with no request context at all (per process: outside any request, or where Node
-   * loses the async context, such as request-stream 'end'/'close' listeners).
+   * loses the async context, such as request-stream 'end'/'close' listeners); `overRequestCap`, custom
+   * events past `maxCustomEventsPerRequest` on one request.
    */
-  ignored: { afterResponse: number, outsideRequest: number }
+  ignored: { afterResponse: number, outsideRequest: number, overRequestCap: number }
+  /** Custom events whose fields were clipped to fit `maxEventBytes` (still emitted and shipped, clipped). */
+  clipped: number
   /** The rate limiter (tracked keys, blocks, evictions, a shared store's calls and its own stats); null when nothing is limited. */
   limiter: RateLimiterStats | null
   /** HTTP status of the last response from the ingest, or null. */

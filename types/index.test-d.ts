@@ -36,6 +36,8 @@ app.register(appFirewall, {
 app.register(named, { mode: 'off' })
 app.register(appFirewall.default, { mode: 'off' })
 app.register(appFirewall)
+app.register(appFirewall, { mode: 'off', maxEventBytes: 16_384, maxCustomEventsPerRequest: 100, maxQueueBytes: 16_777_216 })
+expectError(app.register(appFirewall, { maxQueueBytes: '16MB' }))
 
 // ...and rejects bad ones.
 expectError(app.register(appFirewall, { mode: 'loud' }))
@@ -60,6 +62,8 @@ expectType<Promise<boolean>>(app.appfirewall.flush())
 expectType<Promise<boolean>>(app.appfirewall.flush(1000))
 expectType<ResolvedOptions>(app.appfirewall.options)
 expectType<number>(app.appfirewall.stats().dropped.overflow)
+expectType<number>(app.appfirewall.stats().ignored.overRequestCap)
+expectType<number>(app.appfirewall.stats().clipped)
 expectError(app.appfirewall.options.apiKey)
 
 // named helpers

@@ -3,7 +3,7 @@
 // and no JSON.stringify on the request path. Only values a client controls go
 // through the escaper, and most of them need no escaping at all.
 import { isoTime } from './clock'
-import { clip, sanitizeFields } from './sanitize'
+import { clip, cutChars, fitLiteral, measured, textOf, writeFields } from './sanitize'
 import type { Classification } from '../types'
 
 /** Longest path, user agent or referer written to an event. */
@@ -78,32 +78,121 @@ export function httpRequestLine (src: EventSource, status: number, nowMs: number
   return line + envSuffix + '}'
 }
 
-/** Name of a custom event: whatever the app passed, as a bounded string. */
+/** Longest name of a custom event, in characters. */
+export const MAX_NAME = 200
+
+/** Default budget of one custom event line, in UTF-8 bytes (the `maxEventBytes` option). */
+export const DEFAULT_MAX_EVENT_BYTES = 16_384
+
+/** Name of a custom event: whatever the app passed, as a bounded string (no app code runs: an object is named by its class). */
 export function eventName (name: unknown): string {
-  if (typeof name === 'string') return name === '' ? 'unnamed' : clip(name, 200)
+  if (typeof name === 'string') return name === '' ? 'unnamed' : cutChars(name, MAX_NAME)
   if (name === undefined || name === null) return 'unnamed'
-  try {
-    return clip(String(name), 200)
-  } catch {
-    return 'unnamed'
-  }
+  return cutChars(textOf(name), MAX_NAME)
 }
 
+/** What the last customLine() made: its size in UTF-8 bytes, and whether the budget clipped anything. */
+export const lastCustom = { bytes: 0, clipped: false }
+
+// The environment suffix is the same for every event of a registration: measured once.
+let envText = ''
+let envBytes = 0
+
+// `{"type":"custom","ts":"` + 24 + `","name":` + `,"fields":` + `}`
+const FIXED_BYTES = 23 + 24 + 9 + 10 + 1
+// The request's texts in a line that would not fit otherwise, in bytes: what is left goes to the path.
+const TIGHT_NAME = 128
+const TIGHT_METHOD = 32
+const TIGHT_RAY = 64
+
 /**
- * A `custom` event from record(). Not on the per-request path of every
- * request (only where the app records), so the sanitised fields go through
- * JSON.stringify. Throws only if stringify does, which the caller counts as a
- * serialisation drop.
+ * A `custom` event from record(), in at most `maxBytes` bytes of UTF-8: the
+ * fields are clipped to fit (see writeFields); when the rest of the line
+ * alone would not fit (a hostile path or name), the name, path, method and
+ * cf_ray are cut too. Only an `environment` tag larger than the budget could
+ * make a line longer. Sets `lastCustom`.
+ *
+ * Built as one flat string (a join): a line in the queue never keeps a huge
+ * string of the app alive through a slice of it.
  */
-export function customLine (src: EventSource | undefined, name: unknown, fields: unknown, nowMs: number, envSuffix: string): string {
-  let line = '{"type":"custom","ts":"' + isoTime(nowMs) +
-    '","name":' + jsonString(eventName(name)) +
-    ',"fields":' + JSON.stringify(sanitizeFields(fields))
-  if (src !== undefined) {
-    line += ',"ip":' + jsonString(src.ip) +
-      ',"path":' + jsonString(pathOf(src.url)) +
-      ',"method":' + jsonString(src.method)
-    if (src.cfRay !== undefined) line += opt('cf_ray', src.cfRay)
+export function customLine (src: EventSource | undefined, name: unknown, fields: unknown, nowMs: number, envSuffix: string,
+  maxBytes: number = DEFAULT_MAX_EVENT_BYTES): string {
+  if (envSuffix !== envText) {
+    envText = envSuffix
+    envBytes = Buffer.byteLength(envSuffix)
   }
-  return line + envSuffix + '}'
+  const evName = eventName(name)
+  let nameText = fitLiteral(evName, Infinity)
+  let nameBytes = measured.bytes
+  let tail = ''
+  let tailBytes = 0
+  let clipped = false
+  if (src !== undefined) {
+    const r = new RequestPart(src)
+    if (FIXED_BYTES + nameBytes + r.bytes + envBytes + 2 > maxBytes) {
+      clipped = true
+      nameText = fitLiteral(evName, TIGHT_NAME)
+      nameBytes = measured.bytes
+      r.fit(maxBytes - (FIXED_BYTES + nameBytes + envBytes + 2))
+    }
+    tail = r.text()
+    tailBytes = r.bytes
+  } else if (FIXED_BYTES + nameBytes + envBytes + 2 > maxBytes) {
+    clipped = true
+    nameText = fitLiteral(evName, TIGHT_NAME)
+    nameBytes = measured.bytes
+  }
+  const head = '{"type":"custom","ts":"' + isoTime(nowMs) + '","name":' + nameText + ',"fields":'
+  const fieldsText = writeFields(fields, Math.max(2, maxBytes - (FIXED_BYTES + nameBytes + tailBytes + envBytes)))
+  lastCustom.clipped = clipped || measured.cut
+  lastCustom.bytes = FIXED_BYTES + nameBytes + tailBytes + envBytes + measured.bytes
+  return [head, fieldsText, tail, envSuffix, '}'].join('')
+}
+
+/** The request's part of a custom line (`,"ip":...,"path":...,"method":...,"cf_ray":...`) and its UTF-8 size. */
+class RequestPart {
+  private readonly ip: string
+  private readonly path: string
+  private readonly method: string
+  private readonly ray: string | undefined
+  private pathText: string
+  private methodText: string
+  private rayText = ''
+  /** UTF-8 bytes of text(). */
+  bytes: number
+
+  constructor (src: EventSource) {
+    this.ip = jsonString(src.ip) // our canonical text: ASCII
+    this.path = pathOf(src.url)
+    this.method = clip(src.method, MAX_HEADER_TEXT)
+    this.ray = src.cfRay === undefined ? undefined : clip(src.cfRay, MAX_HEADER_TEXT)
+    // `,"ip":` 6, `,"path":` 8, `,"method":` 10, `,"cf_ray":` 10
+    this.bytes = 6 + this.ip.length + 8 + 10
+    this.pathText = fitLiteral(this.path, Infinity)
+    this.bytes += measured.bytes
+    this.methodText = fitLiteral(this.method, Infinity)
+    this.bytes += measured.bytes
+    if (this.ray !== undefined) {
+      this.rayText = fitLiteral(this.ray, Infinity)
+      this.bytes += 10 + measured.bytes
+    }
+  }
+
+  /** Cuts the method and cf_ray to a few bytes, and the path to what is left of `room` bytes. */
+  fit (room: number): void {
+    this.bytes = 6 + this.ip.length + 8 + 10
+    this.methodText = fitLiteral(this.method, TIGHT_METHOD)
+    this.bytes += measured.bytes
+    if (this.ray !== undefined) {
+      this.rayText = fitLiteral(this.ray, TIGHT_RAY)
+      this.bytes += 10 + measured.bytes
+    }
+    this.pathText = fitLiteral(this.path, Math.max(2, room - this.bytes))
+    this.bytes += measured.bytes
+  }
+
+  text (): string {
+    return ',"ip":' + this.ip + ',"path":' + this.pathText + ',"method":' + this.methodText +
+      (this.ray === undefined ? '' : ',"cf_ray":' + this.rayText)
+  }
 }

@@ -1,20 +1,47 @@
 // record() -> a `custom` event line -> the sink. Off the path of ordinary
 // requests: only requests whose code records pay for it.
 import type { Counters } from '../counters'
-import { customLine } from '../events/line'
+import { customLine, lastCustom } from '../events/line'
 import type { Guard } from '../guard'
-import type { Sink } from '../ship'
-import type { CustomRecorder } from './context'
+import { defaults } from '../options'
+import type { ResolvedOptions } from '../types'
+import type { CustomRecorder, RequestContext } from './context'
 
-export function createRecorder (sink: Sink, counters: Counters, guard: Guard, envSuffix: string): CustomRecorder {
+/**
+ * The sink as the recorder uses it. Custom lines are pushed with `custom`
+ * set: the Batcher drops them before any http_request line and never lets
+ * one push an http_request line out. (Any Sink fits this type; one that
+ * ignores the flag treats custom lines as evidence.)
+ */
+export interface CustomSink {
+  push: (line: string, custom?: boolean) => void
+}
+
+/** The options the recorder reads; missing ones take their defaults. */
+export type RecorderLimits = Partial<Pick<ResolvedOptions, 'maxEventBytes' | 'maxCustomEventsPerRequest'>>
+
+export function createRecorder (sink: CustomSink, counters: Counters, guard: Guard, envSuffix: string, limits: RecorderLimits = {}): CustomRecorder {
+  const maxEventBytes = limits.maxEventBytes ?? defaults.maxEventBytes
+  const perRequest = limits.maxCustomEventsPerRequest ?? defaults.maxCustomEventsPerRequest
+  // Custom events recorded so far, per request. Kept here rather than on the
+  // context: only requests that record pay for the entry, and it goes with them.
+  const recorded = new WeakMap<RequestContext, number>()
   return {
     recordedLate () {
       counters.ignored.afterResponse++
     },
     recordCustom (ctx, name, fields) {
+      // One request recording in a loop must not crowd out everyone else's
+      // events: past the cap, calls are counted and make no event (not emitted).
+      const n = recorded.get(ctx) ?? 0
+      if (n >= perRequest) {
+        counters.ignored.overRequestCap++
+        return
+      }
+      recorded.set(ctx, n + 1)
       let line: string
       try {
-        line = customLine(ctx, name, fields, Date.now(), envSuffix)
+        line = customLine(ctx, name, fields, Date.now(), envSuffix, maxEventBytes)
       } catch (err) {
         // Counted as emitted and dropped, so the accounting still adds up.
         counters.emitted++
@@ -22,8 +49,9 @@ export function createRecorder (sink: Sink, counters: Counters, guard: Guard, en
         guard.error(err, 'record')
         return
       }
+      if (lastCustom.clipped) counters.clipped++
       try {
-        sink.push(line)
+        sink.push(line, true)
       } catch (err) {
         guard.error(err, 'sink')
       }

@@ -3,7 +3,7 @@ import { FST_APPFIREWALL_CLOSED } from '../errors'
 import { defaults } from '../options'
 import { emptyResult } from './exporter'
 import type { Exporter, ExportResult } from './exporter'
-import { Ring } from './ring'
+import { EventQueue, type QueueMark } from './queue'
 import { safeLogger } from './sink'
 import type { Sink } from './sink'
 import type { PluginLog } from '../guard'
@@ -13,6 +13,8 @@ import { timerDelay } from '../timer-delay'
 // reports within a few ms (an aborted POST, an append that finished), and is
 // then counted by what really happened; past this wait it is counted as
 // dropped at shutdown and its late answer ignored, so close stays bounded.
+// The HTTP exporter waits up to CLOSE_ANSWER_WAIT_MS (150 ms) for the answer
+// of an aborted POST: that wait must stay below this one.
 const ABORT_WAIT_MS = 200
 
 export interface BatcherOptions {
@@ -20,8 +22,14 @@ export interface BatcherOptions {
   exporter: Exporter
   counters: Counters
   log: PluginLog
-  /** Lines the queue holds; when full, the oldest is dropped (`dropped.overflow`). */
+  /** Lines the queue holds; when full, the oldest is dropped (`dropped.overflow`), custom events first. */
   queueSize: number
+  /**
+   * Bytes the queue holds (each line counted as its length + 512, see
+   * LINE_OVERHEAD_BYTES); past it the oldest are dropped (`dropped.overflow`),
+   * custom events first. Default: `defaults.maxQueueBytes` (16 MiB).
+   */
+  maxQueueBytes?: number
   /** Most lines per export; a full batch goes out at once. */
   batchSize: number
   /** A partial batch goes out after this many ms (clamped to 2^31-1). */
@@ -29,21 +37,23 @@ export interface BatcherOptions {
 }
 
 interface Waiter {
-  /** Push position it waits for: every line pushed before it sent or dropped. */
-  target: number
+  /** What it waits for: every line queued before this mark sent or dropped (null: everything, ever). */
+  target: QueueMark | null
   resolve: (ok: boolean) => void
   timer: NodeJS.Timeout | null
 }
 
 /**
- * The sink of both modes: a fixed drop-oldest ring of finished NDJSON lines,
- * drained out of band into an Exporter, one batch at a time.
+ * The sink of both modes: a fixed drop-oldest queue of finished NDJSON lines,
+ * bounded in lines and in bytes, drained out of band into an Exporter, one
+ * batch at a time. Custom events (record()) are dropped before http_request
+ * events and never push one out (see EventQueue).
  *
- * The request path only calls `push` (a counter, a ring store and, once per
- * full batch, a setImmediate). Batches leave when full, when the one interval
- * fires, when a flush waits, or at close; `pump` is the only code that
- * exports and never runs twice at once. The batch being exported is held
- * outside the ring and counted in flight, so that at every moment
+ * The request path only calls `push` (a counter, a store into a preallocated
+ * ring and, once per full batch, a setImmediate). Batches leave when full,
+ * when the one interval fires, when a flush waits, or at close; `pump` is the
+ * only code that exports and never runs twice at once. The batch being
+ * exported is held outside the queue and counted in flight, so that at every moment
  * emitted = sent + dropped + queued + inFlight. `sent`, `dropped.*` and
  * `batches` are counted here, from each export's result.
  */
@@ -51,17 +61,14 @@ export class Batcher implements Sink {
   private readonly exporter: Exporter
   private readonly counters: Counters
   private readonly log: PluginLog
-  private readonly ring: Ring<string>
+  private readonly queue: EventQueue
   private readonly batchSize: number
   private readonly interval: NodeJS.Timeout
   /** Aborted when the close grace period is over: the export under way stops. */
   private readonly stop = new AbortController()
 
-  /** Lines ever accepted into the ring; with ring.size gives the ring's read position. */
-  private pushed = 0
-  /** Lines of the export under way (0 when none), and the push position of its first line. */
+  /** Lines of the export under way (0 when none); the queue remembers which they were (takenBefore). */
   private inFlightCount = 0
-  private batchStart = 0
   private readonly waiters: Waiter[] = []
   /** True from the moment something will run `pump` (immediate, running, or wake timer) until it exits idle. */
   private scheduled = false
@@ -82,34 +89,44 @@ export class Batcher implements Sink {
     this.exporter = opts.exporter
     this.counters = opts.counters
     this.log = safeLogger(opts.log)
-    this.ring = new Ring<string>(opts.queueSize)
+    this.queue = new EventQueue(opts.queueSize, opts.maxQueueBytes ?? defaults.maxQueueBytes)
     this.batchSize = opts.batchSize
     this.interval = setInterval(this.onTick, timerDelay(opts.flushIntervalMs))
     this.interval.unref()
   }
 
-  push (line: string): void {
+  /**
+   * `custom`: a custom event (record()), which is dropped before any
+   * http_request event and never pushes one out. Without it the line is
+   * evidence (an http_request event).
+   */
+  push (line: string, custom?: boolean): void {
     this.counters.emitted++
     if (this.closed) {
       this.counters.dropped.shutdown++
       return
     }
-    this.pushed++
-    if (this.ring.push(line)) {
-      this.counters.dropped.overflow++
+    const dropped = this.queue.push(line, custom === true)
+    if (dropped !== 0) {
+      this.counters.dropped.overflow += dropped
       if (!this.overflowWarned) this.warnOverflow()
       if (this.waiters.length !== 0) this.checkWaiters()
     }
     // Deferred, not run here: taking a batch and starting its export is work
     // the request that happened to fill the batch should not pay for.
-    if (!this.scheduled && this.ring.size >= this.batchSize) {
+    if (!this.scheduled && this.queue.size >= this.batchSize) {
       this.scheduled = true
       setImmediate(this.run)
     }
   }
 
   queued (): number {
-    return this.ring.size
+    return this.queue.size
+  }
+
+  /** Bytes of the queued lines, as the maxQueueBytes budget counts them (length + 512 each). */
+  queuedBytes (): number {
+    return this.queue.bytes
   }
 
   inFlight (): number {
@@ -117,7 +134,7 @@ export class Batcher implements Sink {
   }
 
   flush (timeoutMs: number = defaults.closeGraceMs): Promise<boolean> {
-    return this.waitFor(this.pushed, timeoutMs)
+    return this.waitFor(this.queue.mark(), timeoutMs)
   }
 
   close (graceMs: number): Promise<void> {
@@ -136,16 +153,16 @@ export class Batcher implements Sink {
       this.run()
     }
     // Everything, also what requests still finishing during the grace push.
-    await this.waitFor(Infinity, graceMs)
+    await this.waitFor(null, graceMs)
     this.closed = true
     if (this.wake !== null) {
       clearTimeout(this.wake)
       this.wake = null
     }
-    this.counters.dropped.shutdown += this.ring.clear()
+    this.counters.dropped.shutdown += this.queue.clear()
     if (this.inFlightCount !== 0) {
       this.stop.abort(new FST_APPFIREWALL_CLOSED('an export of events'))
-      await this.waitFor(Infinity, ABORT_WAIT_MS)
+      await this.waitFor(null, ABORT_WAIT_MS)
       if (this.inFlightCount !== 0) {
         this.abandoned = true
         this.counters.dropped.shutdown += this.inFlightCount
@@ -157,7 +174,7 @@ export class Batcher implements Sink {
   }
 
   private readonly onTick = (): void => {
-    if (this.ring.size === 0) return
+    if (this.queue.size === 0) return
     this.partialDue = true
     if (!this.scheduled) this.kick()
   }
@@ -188,14 +205,14 @@ export class Batcher implements Sink {
   }
 
   private hasWork (): boolean {
-    const size = this.ring.size
+    const size = this.queue.size
     return size >= this.batchSize || (size !== 0 && (this.partialDue || this.closing || this.waiters.length !== 0))
   }
 
   /**
    * The only code that exports. Exits when there is nothing to send, or arms
    * the single wake timer when the exporter is paused and exits; lines stay
-   * in the ring meanwhile, so a full ring keeps the newest.
+   * in the queue meanwhile, so a full queue keeps the newest.
    */
   private async pump (): Promise<void> {
     for (;;) {
@@ -207,8 +224,7 @@ export class Batcher implements Sink {
         this.wake.unref()
         return
       }
-      this.batchStart = this.pushed - this.ring.size
-      const lines = this.ring.shift(this.batchSize)
+      const lines = this.queue.take(this.batchSize)
       this.partialDue = false
       this.inFlightCount = lines.length
       let result: ExportResult
@@ -239,7 +255,7 @@ export class Batcher implements Sink {
     if (this.waiters.length !== 0) this.checkWaiters()
   }
 
-  private waitFor (target: number, timeoutMs: number): Promise<boolean> {
+  private waitFor (target: QueueMark | null, timeoutMs: number): Promise<boolean> {
     if (this.settledUpTo(target)) return Promise.resolve(true)
     return new Promise<boolean>((resolve) => {
       const waiter: Waiter = { target, resolve, timer: null }
@@ -255,10 +271,11 @@ export class Batcher implements Sink {
     })
   }
 
-  /** True when every line pushed before position `target` is sent or dropped. */
-  private settledUpTo (target: number): boolean {
-    if (this.inFlightCount !== 0 && this.batchStart < target) return false
-    return this.ring.size === 0 || this.pushed - this.ring.size >= target
+  /** True when every line queued before `target` (null: every line) is sent or dropped. */
+  private settledUpTo (target: QueueMark | null): boolean {
+    if (target === null) return this.inFlightCount === 0 && this.queue.size === 0
+    if (this.inFlightCount !== 0 && this.queue.takenBefore(target)) return false
+    return this.queue.drainedTo(target)
   }
 
   private checkWaiters (): void {
@@ -274,6 +291,6 @@ export class Batcher implements Sink {
 
   private warnOverflow (): void {
     this.overflowWarned = true
-    this.log.warn({ queueSize: this.ring.capacity }, 'appfirewall: event queue full, dropping the oldest events')
+    this.log.warn({ queueSize: this.queue.capacity, maxQueueBytes: this.queue.maxBytes }, 'appfirewall: event queue full, dropping the oldest events (custom events first)')
   }
 }

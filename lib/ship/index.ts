@@ -46,6 +46,7 @@ export function createSink (options: ResolvedOptions, apiKey: string | undefined
     counters,
     log,
     queueSize: options.queueSize,
+    maxQueueBytes: options.maxQueueBytes,
     batchSize: options.batchSize,
     flushIntervalMs: options.flushIntervalMs
   })

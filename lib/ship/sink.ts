@@ -21,7 +21,8 @@ import type { PluginLog } from '../guard'
  * - Idle timers and sockets are unref'd: a sink never keeps a process alive.
  */
 export interface Sink {
-  push: (line: string) => void
+  /** `custom`: a record() line, dropped before any http_request line and never pushing one out. */
+  push: (line: string, custom?: boolean) => void
   queued: () => number
   inFlight: () => number
   flush: (timeoutMs?: number) => Promise<boolean>
