@@ -19,7 +19,7 @@ export const FST_APPFIREWALL_INVALID_CIDR = createError<'FST_APPFIREWALL_INVALID
 
 /** The plugin is already registered on this instance or a parent: each app registers it once. */
 export const FST_APPFIREWALL_ALREADY_REGISTERED = createError(
-  'FST_APPFIREWALL_ALREADY_REGISTERED', 'appfirewall-fastify: already registered on this instance or a parent; register it once, on the root instance', 500)
+  'FST_APPFIREWALL_ALREADY_REGISTERED', 'appfirewall-fastify: already registered on this server (on this instance, a parent or a sibling plugin); register it once, on the root instance', 500)
 
 /** The HTTP exporter was given an endpoint that is not an http(s) URL (register reports it first, as an invalid option). */
 export const FST_APPFIREWALL_INVALID_ENDPOINT = createError<'FST_APPFIREWALL_INVALID_ENDPOINT', 500, [endpoint: string]>(

@@ -19,7 +19,7 @@ import { ContextFactory, record as recordEvent } from './request/context'
 import { createRecorder } from './request/recorder'
 import { createHooks, type RequestWithContext } from './request/hooks'
 import { createFinisher } from './request/finish'
-import { RefusedRequests } from './request/refused'
+import { RefusedRequests, routerMaxParamLength } from './request/refused'
 import { checkRegistration } from './request/registration'
 import { effectiveOptions, reportStart } from './boot'
 import type { AppFirewallInstance, AppFirewallOptions, AppFirewallRequest, Classification, EventFields } from './types'
@@ -68,7 +68,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   if (options.classify404) classify('/') // builds the matchers (~60 ms) at boot, not on the first 404
   const allowList = options.allowList.length > 0 ? CidrSet.parse(options.allowList) : undefined
   const finisher = createFinisher({ options, sink, limiter, guard, allowList, envSuffix })
-  const refused = new RefusedRequests(fastify.server, { contexts, finisher, guard })
+  const refused = new RefusedRequests(fastify.server, { contexts, finisher, guard, maxParamLength: routerMaxParamLength(fastify) })
   const hooks = createHooks({ options, contexts, finisher, guard, skip: resolved.skip, badUrlsOpen: () => refused.open })
   fastify.addHook('onRequest', hooks.onRequest)
   if (options.asyncContext) fastify.addHook('preHandler', hooks.preHandler)

@@ -8,3 +8,7 @@ export const kContext = Symbol('appfirewall.context')
 export const kHooksSaw = Symbol('appfirewall.hooks-saw')
 /** In the plugin options: fault injection for the fail-open tests (a registered symbol, so tests can reach it). */
 export const kFaults = Symbol.for('appfirewall-fastify.faults')
+/** On an IncomingMessage Fastify already has: the status Node's parser refused the rest of it with (400, 408). */
+export const kRefusedStatus = Symbol('appfirewall.refused-status')
+/** On the server: the plugin is registered on an app that serves from it (one registration per server). */
+export const kRegistered = Symbol.for('appfirewall-fastify.registered')

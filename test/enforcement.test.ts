@@ -288,6 +288,10 @@ test('a 404 from a matched route counts, and a blocked IP is refused there too, 
   const events = (await h.events()).filter((e) => e.ip === ip)
   t.same(events.map((e) => [e.status, e.blocked === true]), [[404, false], [404, false], [404, false], [429, true], [429, true], [200, false]])
   t.equal(events[3]?.classification, 'scanner')
+  t.equal(refused.headers['cache-control'], 'no-store', 'a 429 made from a 404 is never cached')
+  const early = await h.app.inject({ url: '/wp-admin/setup-config.php', remoteAddress: ip })
+  t.equal(early.statusCode, 429, 'refused before routing')
+  t.equal(early.headers['cache-control'], 'no-store', 'a 429 sent before routing is never cached either')
 })
 
 test('shadow mode marks would_block on exactly the requests enforcement refuses', async (t) => {

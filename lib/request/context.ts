@@ -7,6 +7,16 @@ import type { Guard } from '../guard'
 import { unattributed } from '../counters'
 import type { ClientReader, RawRequest } from './client'
 
+/** What the plugin reads of a raw response (node:http's ServerResponse, or HTTP/2's compatibility one). */
+export interface RawResponse {
+  readonly headersSent: boolean
+  readonly statusCode: number
+  /** True once the response was completely handed to the OS ('finish'). */
+  readonly writableFinished?: boolean
+  /** node:http only: the head is really on the wire (not just queued behind a pipelined response). */
+  readonly _headerSent?: boolean
+}
+
 /** What turns a record() call into a queued `custom` event (one per registration). */
 export interface CustomRecorder {
   recordCustom: (ctx: RequestContext, name: unknown, fields: unknown) => void
@@ -44,8 +54,10 @@ export class RequestContext implements EventSource, AppFirewallRequest {
   counted = false
   /** The client went away before the response finished. */
   aborted = false
-  /** The raw response, for what an aborted request was told (unset for a context made late). */
-  response: { readonly headersSent: boolean, readonly statusCode: number } | undefined = undefined
+  /** The raw response: what an aborted request was told, and whether it was sent (unset for a context made late). */
+  response: RawResponse | undefined = undefined
+  /** The router found no route: headed for the not-found handler, whatever it answers. */
+  headedFor404 = false
   /** Its event was built: later module-level record() calls are not attributed to it. */
   finished = false
 
@@ -80,9 +92,9 @@ export function record (event: string, fields?: EventFields): void {
   }
   const recorder = ctx.recorder
   if (recorder === undefined) return
-  // A timer or job started by the request still carries its context: after
-  // the response it must not go on speaking with this visitor's IP.
-  if (ctx.finished) recorder.recordedLate()
+  // A timer or job started by the request still carries its context: once
+  // the response is sent it must not go on speaking with this visitor's IP.
+  if (ctx.finished || ctx.response?.writableFinished === true) recorder.recordedLate()
   else recorder.recordCustom(ctx, event, fields)
 }
 

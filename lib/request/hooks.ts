@@ -12,9 +12,9 @@
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { IncomingMessage } from 'node:http'
 import type { Guard } from '../guard'
-import { kContext, kHooksSaw } from '../symbols'
+import { kContext, kHooksSaw, kRefusedStatus } from '../symbols'
 import type { ResolvedOptions } from '../types'
-import { storage, type ContextFactory, type RequestContext } from './context'
+import { storage, type ContextFactory, type RawResponse, type RequestContext } from './context'
 import type { Finisher } from './finish'
 
 export type RequestWithContext = FastifyRequest & { [kContext]: RequestContext | null }
@@ -70,6 +70,7 @@ export function createHooks (parts: HookParts): RequestHooks {
       if (badUrlsOpen() > 0) (request.raw as IncomingMessage & { [kHooksSaw]?: boolean })[kHooksSaw] = true
       ctx = make(request)
       ctx.response = reply.raw
+      ctx.headedFor404 = request.is404
       if (enforce && !ctx.skipped && (enforceAll || request.is404)) {
         const now = Date.now()
         const ms = finisher.blockedFor(ctx, now)
@@ -77,7 +78,7 @@ export function createHooks (parts: HookParts): RequestHooks {
           // Counted too, so that the window's count (and its carry) is the same as in shadow mode.
           if (request.is404 && classify404) finisher.count(ctx, now)
           ctx.blocked = true
-          reply.code(429).header('retry-after', retryAfter(ms)).send(refusal(ms))
+          reply.code(429).header('retry-after', retryAfter(ms)).header('cache-control', 'no-store').send(refusal(ms))
           return
         }
       }
@@ -97,12 +98,14 @@ export function createHooks (parts: HookParts): RequestHooks {
   }
 
   // A 404 from anywhere (the router's not-found handler, reply.callNotFound(),
-  // a handler answering 404 itself) is counted before it is sent: the hit
-  // that passes `max` is refused, as with @fastify/rate-limit (N answered,
-  // the next refused), and so is every 404 of a blocked client.
+  // a handler answering 404 itself), and whatever a request headed for the
+  // not-found handler is answered (an SPA's 200, a 400 for its bad body), is
+  // counted before it is sent: the hit that passes `max` is refused, as with
+  // @fastify/rate-limit (N answered, the next refused), and so is every such
+  // answer to a blocked client.
   function onSend (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
     try {
-      if (reply.statusCode === 404) {
+      if (reply.statusCode === 404 || request.is404) {
         const ctx = contextOf(request)
         if (!ctx.skipped && !ctx.counted && !ctx.blocked) {
           const now = Date.now()
@@ -111,8 +114,10 @@ export function createHooks (parts: HookParts): RequestHooks {
             ctx.blocked = true
             // The 404 body is replaced: a stream must not be left open.
             if (typeof (payload as { destroy?: unknown } | null)?.destroy === 'function') (payload as { destroy: () => void }).destroy()
-            reply.code(429).header('retry-after', retryAfter(ms)).type('application/json; charset=utf-8')
-            reply.removeHeader('content-length')
+            // What described the 404's body (set by the app or an earlier onSend hook,
+            // such as compression) does not describe the 429's.
+            for (const name of REPRESENTATION) reply.removeHeader(name)
+            reply.code(429).header('retry-after', retryAfter(ms)).header('cache-control', 'no-store').type('application/json; charset=utf-8')
             done(null, JSON.stringify(refusal(ms)))
             return
           }
@@ -126,8 +131,13 @@ export function createHooks (parts: HookParts): RequestHooks {
 
   function onResponse (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
     try {
-      const status = reply.statusCode
-      finisher.finish(contextOf(request), status, Date.now(), status === 404)
+      const ctx = contextOf(request)
+      // A client gone before the answer (an HTTP/2 stream reset mid-upload) still lets
+      // Fastify finish its response into the void: say so.
+      const aborted = (request.raw as { aborted?: boolean }).aborted === true
+      const status = aborted ? endedStatus(request, ctx.response) : refusedStatus(request) ?? reply.statusCode
+      ctx.aborted = aborted
+      finisher.finish(ctx, status, Date.now(), status === 404 || request.is404)
     } catch (err) {
       guard.error(err, 'onResponse')
     }
@@ -137,10 +147,8 @@ export function createHooks (parts: HookParts): RequestHooks {
   function onRequestAbort (request: FastifyRequest, done: HookHandlerDoneFunction): void {
     try {
       const ctx = contextOf(request)
-      ctx.aborted = true
-      // What the client was told, if its headers went out; else nginx's 499.
-      const res = ctx.response
-      const status = res?.headersSent === true ? res.statusCode : CLIENT_CLOSED
+      const status = endedStatus(request, ctx.response)
+      ctx.aborted = refusedStatus(request) === undefined
       finisher.finish(ctx, status, Date.now(), request.is404 || status === 404)
     } catch (err) {
       guard.error(err, 'onRequestAbort')
@@ -149,6 +157,29 @@ export function createHooks (parts: HookParts): RequestHooks {
   }
 
   return { onRequest, preHandler, onSend, onResponse, onRequestAbort }
+}
+
+/** Headers that describe a response's body, removed when a 404 becomes the 429. */
+const REPRESENTATION = ['content-length', 'content-encoding', 'content-range', 'content-disposition', 'content-language',
+  'content-location', 'etag', 'last-modified', 'expires', 'vary', 'cache-control', 'transfer-encoding']
+
+/** The status Node's parser gave a request it refused after Fastify had it (a malformed body, a timeout). */
+function refusedStatus (request: FastifyRequest): number | undefined {
+  return (request.raw as { [kRefusedStatus]?: number })[kRefusedStatus]
+}
+
+/**
+ * What a request that ended without its response was told: the status Node
+ * refused it with; else the response's, if its head really went out (not
+ * merely queued behind a pipelined response) for a request the client had
+ * finished sending; else nginx's 499.
+ */
+function endedStatus (request: FastifyRequest, res: RawResponse | undefined): number {
+  const refused = refusedStatus(request)
+  if (refused !== undefined) return refused
+  if (res === undefined || (request.raw as { complete?: boolean }).complete === false) return CLIENT_CLOSED
+  const onWire = typeof res._headerSent === 'boolean' ? res._headerSent : res.headersSent
+  return onWire ? res.statusCode : CLIENT_CLOSED
 }
 
 /** Retry-After in whole seconds, at least 1. */

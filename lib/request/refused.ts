@@ -1,23 +1,34 @@
 // Requests answered before any Fastify hook runs, caught from the server's own
 // events so that they still leave an event and count like a 404 probe
 // (DESIGN.md, "404 classification"):
-// - Fastify's router answers a malformed percent-encoding
-//   (`/%c0%ae%c0%ae/etc/passwd`, `/%%%`) with 400: seen on 'request'.
-//   Ordinary requests pay one indexOf('%'); only a path that fails to decode
-//   gets any work. Its client is read on arrival (over HTTP/2 the peer is
-//   gone once the stream closed) and it ends when its response closes.
-// - Node's parser refuses a request (a space in the target, headers too
-//   large, a bad byte) and never makes one: seen on 'clientError', which is
+// - Fastify's router answers a malformed percent-encoding (400) and a
+//   parameter longer than maxParamLength (414): seen on 'request'. Ordinary
+//   requests pay one indexOf('%') and a length test; only such a URL gets any
+//   work. Its client is read on arrival (over HTTP/2 the peer is gone once
+//   the stream closed) and it ends when its response closes.
+// - Node's parser refuses bytes that make no request (a space in the target,
+//   a bad header, headers too large, a timeout): seen on 'clientError',
 //   listened to first, while the socket still has its peer.
+// - Node drops a request past maxRequestsPerSocket (503): 'dropRequest'.
+import type { FastifyInstance } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Guard } from '../guard'
-import { kHooksSaw } from '../symbols'
+import { kHooksSaw, kRefusedStatus } from '../symbols'
 import type { ContextFactory } from './context'
 import type { Finisher } from './finish'
 import { readRawHead } from './raw-head'
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => void
-type ClientErrorListener = (err: Error & { code?: string, rawPacket?: unknown }, socket: { remoteAddress?: string, destroyed?: boolean }) => void
+
+/** The socket of a 'clientError', as node:http hands it over (its internals read defensively). */
+interface ErrorSocket {
+  remoteAddress?: string
+  destroyed?: boolean
+  bytesRead?: number
+  /** node:http: the response of the request in progress on this socket, if any. */
+  _httpMessage?: { req?: IncomingMessage & { complete?: boolean } } | null
+}
+type ClientError = Error & { code?: string, rawPacket?: unknown, bytesParsed?: number }
 
 interface ServerLike {
   prependListener: (event: string, listener: (...args: any[]) => void) => unknown
@@ -28,6 +39,8 @@ export interface RefusedParts {
   contexts: ContextFactory
   finisher: Finisher
   guard: Guard
+  /** Fastify's maxParamLength: a path shorter than this cannot get the router's 414. */
+  maxParamLength: number
 }
 
 /**
@@ -42,7 +55,7 @@ export function clientErrorStatus (code: string | undefined): number {
 }
 
 export class RefusedRequests {
-  /** Router-rejected requests whose response has not closed yet. */
+  /** Router-refused requests whose response has not closed yet. */
   open = 0
   private readonly server: ServerLike | undefined
 
@@ -52,22 +65,33 @@ export class RefusedRequests {
     this.server = typeof s?.prependListener === 'function' && typeof s.removeListener === 'function' ? s as ServerLike : undefined
     this.server?.prependListener('request', this.onRawRequest)
     this.server?.prependListener('clientError', this.onClientError)
+    this.server?.prependListener('dropRequest', this.onDropRequest)
   }
 
   stop (): void {
     this.server?.removeListener('request', this.onRawRequest)
     this.server?.removeListener('clientError', this.onClientError)
+    this.server?.removeListener('dropRequest', this.onDropRequest)
+  }
+
+  /** A URL Fastify's router answers itself, before any hook. */
+  private routerRefuses (url: string): boolean {
+    const q = url.indexOf('?')
+    const path = q === -1 ? url : url.slice(0, q)
+    if (path.length > this.parts.maxParamLength) return true
+    if (path.indexOf('%') === -1) return false
+    try {
+      decodeURIComponent(path)
+      return false
+    } catch {
+      return true
+    }
   }
 
   private readonly onRawRequest: RequestListener = (req, res) => {
     try {
       const url = req.url
-      if (url === undefined || url.indexOf('%') === -1) return
-      const q = url.indexOf('?')
-      try {
-        decodeURIComponent(q === -1 ? url : url.slice(0, q))
-        return
-      } catch {}
+      if (url === undefined || (url.length <= this.parts.maxParamLength && url.indexOf('%') === -1) || !this.routerRefuses(url)) return
       const ctx = this.parts.contexts.make(req.method ?? 'GET', url, req)
       this.open++
       // 'close' fires in every case (finished or aborted), so the count cannot leak.
@@ -86,16 +110,55 @@ export class RefusedRequests {
     }
   }
 
-  private readonly onClientError: ClientErrorListener = (err, socket) => {
+  private readonly onClientError = (err: ClientError, socket: ErrorSocket): void => {
     try {
       // A reset or an already closed socket: nothing was refused, nothing was answered.
       if (err?.code === 'ECONNRESET' || socket?.destroyed === true) return
-      const head = readRawHead(err?.rawPacket)
-      if (head === undefined) return
-      const ctx = this.parts.contexts.make(head.method, head.target, { headers: head.headers, socket })
-      this.parts.finisher.finish(ctx, clientErrorStatus(err.code), Date.now(), true)
+      const status = clientErrorStatus(err?.code)
+      // A request whose head Node already handed to Fastify and whose body is
+      // still coming (a malformed chunked body, a slow upload timing out) is
+      // that request's own event: note what the client is told, once.
+      const active = socket?._httpMessage?.req
+      if (active !== undefined && active.complete === false) {
+        // The client closed its side before its body was all sent: it went
+        // away (onRequestAbort records the 499), it was refused nothing.
+        if (err?.code === 'HPE_INVALID_EOF_STATE') return
+        (active as IncomingMessage & { [kRefusedStatus]?: number })[kRefusedStatus] = status
+        return
+      }
+      // The packet is the chunk Node was parsing, not the whole request: it
+      // is read only when it is all this connection ever sent and the failure
+      // lies in its first head. Anything else (a head split over several
+      // segments, a request behind a pipelined one, a body) is not read: the
+      // event then has the peer and the status only, and is not counted.
+      const packet = err?.rawPacket
+      const whole = Buffer.isBuffer(packet) && socket?.bytesRead === packet.length && active === undefined
+      const head = whole ? readRawHead(packet, err.bytesParsed) : undefined
+      const ctx = this.parts.contexts.make(head?.method ?? '', head?.target ?? '', { headers: head?.headers ?? {}, socket })
+      if (head === undefined) ctx.uncounted = true
+      this.parts.finisher.finish(ctx, status, Date.now(), head !== undefined)
     } catch (e) {
       this.parts.guard.error(e, 'refused')
     }
   }
+
+  // Node answers 503 itself past maxRequestsPerSocket; the request never reaches Fastify.
+  private readonly onDropRequest = (req: IncomingMessage): void => {
+    try {
+      const ctx = this.parts.contexts.make(req.method ?? 'GET', req.url ?? '', req)
+      this.parts.finisher.finish(ctx, 503, Date.now(), true)
+    } catch (err) {
+      this.parts.guard.error(err, 'refused')
+    }
+  }
+}
+
+/**
+ * The router's maxParamLength, past which it answers 414: Fastify 5's
+ * `routerOptions.maxParamLength`, else the deprecated top-level option, else
+ * find-my-way's default (100).
+ */
+export function routerMaxParamLength (fastify: FastifyInstance): number {
+  const config = fastify.initialConfig as { routerOptions?: { maxParamLength?: number }, maxParamLength?: number }
+  return config.routerOptions?.maxParamLength ?? config.maxParamLength ?? 100
 }

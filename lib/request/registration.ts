@@ -6,6 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import { FST_APPFIREWALL_ALREADY_REGISTERED } from '../errors'
 import type { PluginLog } from '../guard'
+import { kRegistered } from '../symbols'
 
 /** Process warning code of a registration inside an encapsulated plugin. */
 export const ENCAPSULATED_WARNING = 'APPFIREWALL_ENCAPSULATED'
@@ -18,9 +19,14 @@ let encapsulatedWarned = false
  * is not the root.
  */
 export function checkRegistration (fastify: FastifyInstance, log: PluginLog): void {
-  if (fastify.hasRequestDecorator('appfirewall') || fastify.hasDecorator('appfirewall')) {
+  // Also across sibling encapsulated plugins, which cannot see each other's
+  // decorators but share one server: two registrations would record every
+  // request the server refuses twice.
+  const server = fastify.server as unknown as { [kRegistered]?: boolean } | undefined
+  if (fastify.hasRequestDecorator('appfirewall') || fastify.hasDecorator('appfirewall') || server?.[kRegistered] === true) {
     throw new FST_APPFIREWALL_ALREADY_REGISTERED()
   }
+  if (server !== undefined && server !== null) server[kRegistered] = true
   // The root instance is a plain object; every encapsulated child is made
   // with Object.create(parent) (fastify's pluginOverride).
   if (Object.getPrototypeOf(fastify) === Object.prototype) return
