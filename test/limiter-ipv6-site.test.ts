@@ -8,7 +8,7 @@ import { RateLimiter } from '../lib/limit/limiter'
 import { limiterKey, siteKey } from '../lib/limit/key'
 import type { LimitBlockListener, LimitStore } from '../lib/limit/store'
 import type { LimitedInfo } from '../lib/types'
-import { localApp, prefixOf, randomIPv6 } from './fixtures'
+import { localApp, prefixOf, randomIPv6, translated } from './fixtures'
 
 const PROBES = ['/.env', '/wp-login.php', '/.git/config', '/phpmyadmin/index.php', '/actuator/env']
 const MIN = 60_000
@@ -80,6 +80,7 @@ test('siteKey gives the RFC 5952 /48 of every /64 key, as ipaddr.js does', async
   t.equal(siteKey('::/64'), '::/48')
   let mismatches = 0
   for (const { parts, ip } of randomIPv6(7, 5000)) {
+    if (translated(parts) !== undefined) continue // an IPv4 client behind a translator has no /48
     const want = prefixOf(parts, 3, 48)
     if (siteKey(limiterKey(ip) as string) !== want) {
       mismatches++

@@ -5,7 +5,7 @@ import { LocalStore } from '../lib/limit/local-store'
 import { BlockTable } from '../lib/limit/block-table'
 import { estimate, windowStart, type LimitRule } from '../lib/limit/store'
 import type { LimitedInfo } from '../lib/types'
-import { prefixOf, quietLog, randomIPv6 } from './fixtures'
+import { prefixOf, quietLog, randomIPv6, translated } from './fixtures'
 
 const MIN = 60_000
 // A window boundary, so that offsets in the tests read as "ms into the window".
@@ -42,22 +42,32 @@ test('limiterKey keeps IPv4 as it is and counts IPv6 per /64', async (t) => {
     ['::5:6:7:8:9', '0:0:0:5::/64'],
     ['1:2:3:4:5::', '1:2:3:4::/64'],
     ['1:2:3::8', '1:2:3::/64'],
-    ['64:ff9b::1.2.3.4', '64:ff9b::/64'],
+    ['64:ff9b::1.2.3.4', '1.2.3.4'],
+    ['::ffff:0:0:0', undefined],
     ['::1:2:3:4:5:1.2.3.4', '0:1:2:3::/64']
   ]
   for (const [ip, key] of rows) t.equal(limiterKey(ip), key, ip)
 })
 
-test('limiterKey agrees with ipaddr.js on the /64 of random canonical IPv6 addresses', async (t) => {
+test('limiterKey agrees with ipaddr.js on the /64 of random canonical IPv6 addresses, and on the IPv4 client of a translator', async (t) => {
   let mismatches = 0
   for (const { parts, ip } of randomIPv6(42, 5000)) {
-    const want = prefixOf(parts, 4, 64)
+    const want = translated(parts) ?? prefixOf(parts, 4, 64)
     if (limiterKey(ip) !== want) {
       mismatches++
       t.equal(limiterKey(ip), want, ip)
     }
   }
   t.equal(mismatches, 0, 'no address differs')
+})
+
+test('clients behind an IPv4-to-IPv6 translator are counted as their IPv4 address, not as one /64', async (t) => {
+  t.equal(limiterKey('64:ff9b::c633:6401'), '198.51.100.1', 'NAT64 (RFC 6052)')
+  t.equal(limiterKey('64:ff9b::cb00:7107'), '203.0.113.7', 'another client of the same translator is another key')
+  t.equal(limiterKey('::ffff:0:102:304'), '1.2.3.4', 'SIIT, IPv4-translated')
+  t.equal(limiterKey('::102:304'), '1.2.3.4', 'IPv4-compatible')
+  t.equal(limiterKey('::1'), '::/64', 'loopback is no translated client')
+  t.equal(limiterKey('64:ff9b:1::5'), '64:ff9b:1::/64', 'the local-use prefix has no fixed place for the IPv4 address')
 })
 
 test('the window estimate carries the previous window for the part that still overlaps', async (t) => {

@@ -15,6 +15,11 @@ export function limiterKey (ip: string): string | undefined {
     return ip === '0.0.0.0' || ip === '' ? undefined : ip
   }
   if (ip === '::') return undefined
+  // An IPv4 client behind a translator (NAT64's 64:ff9b::/96, the old
+  // IPv4-compatible ::/96, SIIT's ::ffff:0:0:0/96) is that IPv4 client: all of
+  // them in one /64 would make every client behind the translator one key.
+  const v4 = embeddedV4(ip)
+  if (v4 !== undefined) return v4 === '0.0.0.0' ? undefined : v4
 
   // `head` is the text of the first four groups (zero groups at its end may
   // be left out: they are dropped below anyway).
@@ -99,4 +104,25 @@ export function isKey64 (key: string): boolean {
 export function isKey48 (key: string): boolean {
   const n = key.length
   return n > 4 && key.charCodeAt(n - 3) === 47 && key.charCodeAt(n - 2) === 52 && key.charCodeAt(n - 1) === 56
+}
+
+// Prefixes whose last 32 bits are an IPv4 address, as RFC 5952 writes them.
+const EMBEDDING = ['64:ff9b::', '::ffff:0:', '::']
+
+/** The IPv4 address an IPv6 address of a translation prefix carries, dotted; undefined for any other address. */
+function embeddedV4 (ip: string): string | undefined {
+  for (const prefix of EMBEDDING) {
+    if (!ip.startsWith(prefix)) continue
+    const rest = ip.slice(prefix.length)
+    if (rest.indexOf('.') !== -1) return rest.indexOf(':') === -1 ? rest : undefined
+    const groups = rest === '' ? [] : rest.split(':')
+    if (groups.length === 0 || groups.length > 2 || groups.some((g) => g.length === 0 || g.length > 4)) return undefined
+    const hi = groups.length === 2 ? parseInt(groups[0] as string, 16) : 0
+    const lo = parseInt(groups[groups.length - 1] as string, 16)
+    if (!(hi >= 0 && hi <= 0xffff && lo >= 0 && lo <= 0xffff)) return undefined
+    // ::1 (loopback) and the unspecified address are not translated clients.
+    if (prefix === '::' && hi === 0 && lo <= 1) return undefined
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
+  }
+  return undefined
 }
