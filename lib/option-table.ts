@@ -94,19 +94,19 @@ export const optionTable = {
     allowed: 'an object of { max, windowMs } per class ("scanner", "benign-miss", "unknown"), integers >= 1',
     default: { scanner: { max: 10, windowMs: 60_000 } },
     defaultText: '`{ scanner: { max: 10, windowMs: 60000 } }`',
-    doc: 'Per-class limits (`scanner`, `benign-miss`, `unknown`), counted per client IP (IPv6 per /64). `{}` turns counting off.'
+    doc: 'Per-class limits (`scanner`, `benign-miss`, `unknown`), counted per client IP (IPv6 per /64 and per /48, see `ipv6SiteFactor`). `{}` turns counting off.'
   },
   enforceRateLimit: {
     schema: Type.Boolean(),
     allowed: 'a boolean',
     default: false,
-    doc: 'Answer 429 (with `Retry-After`) to an IP over its limit for the rest of its window, in `onRequest`, before routing work. Off by default (shadow mode: events carry `would_block`).'
+    doc: 'Answer 429 (with `Retry-After`) to an IP over its limit, for the rest of its window, where `enforceScope` says. Off by default (shadow mode: events carry `would_block`).'
   },
   enforceScope: {
     schema: Type.Union([Type.Literal('not-found'), Type.Literal('all')]),
     allowed: '"not-found" or "all"',
     default: 'not-found',
-    doc: 'With enforcement: block only requests that would 404, or `"all"` routes.'
+    doc: 'Where enforcement refuses a blocked IP: `"not-found"`, requests headed for the not-found handler (also when it answers 200, as an SPA fallback does) and answers that are 404; `"all"`, every request.'
   },
   allowList: {
     schema: Type.Array(Type.String()),
@@ -239,26 +239,26 @@ export const optionTable = {
     schema: Type.Unsafe<Dispatcher>(Type.Object({})),
     allowed: 'an undici Dispatcher (an Agent, a ProxyAgent, an EnvHttpProxyAgent...)',
     hidden: true,
-    doc: 'The undici `Dispatcher` the ingest is reached through (a proxy, a private CA, mTLS). Without it, `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` are honoured as undici\'s `EnvHttpProxyAgent` reads them, else a direct connection.'
+    doc: '`ship` mode: the undici `Dispatcher` the ingest is reached through (a `ProxyAgent`, an `Agent` with a private CA or a client certificate); never closed by the plugin. Without it: a global dispatcher the app installed with `setGlobalDispatcher` (other than a plain `Agent`), else `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` through undici\'s `EnvHttpProxyAgent`, else a direct connection (see [proxies and private CAs](#proxies-and-private-cas)).'
   },
   maxEventBytes: {
     schema: Type.Integer({ minimum: 1024, maximum: 1_048_576 }),
     allowed: 'an integer from 1024 to 1048576',
     default: 16_384,
-    doc: 'Most bytes of one event line; the fields of a larger `custom` event are clipped to fit (counted in `stats().clipped`).'
+    doc: 'Most UTF-8 bytes of one `custom` event line; the fields of a larger one are clipped to fit (counted in `stats().clipped`). `http_request` lines are bounded by their own field limits. At most a quarter of `maxQueueBytes`.'
   },
   maxCustomEventsPerRequest: {
     schema: Type.Integer({ minimum: 1, maximum: 100_000 }),
     allowed: 'an integer from 1 to 100000',
     default: 100,
-    doc: 'Most `custom` events one request may record; the rest are counted (`stats().ignored.overRequestCap`) and dropped.'
+    doc: 'Most `custom` events one request may record; further `record()` calls on it make no event and are counted in `stats().ignored.overRequestCap`.'
   },
   maxQueueBytes: {
     schema: Type.Integer({ minimum: 65_536, maximum: 1_073_741_824 }),
     allowed: 'an integer from 65536 to 1073741824',
     default: 16_777_216,
     defaultText: '`16777216` (16 MiB)',
-    doc: 'Most bytes of event lines held in memory; past it the oldest are dropped as with `queueSize`. `http_request` events are never pushed out by `custom` ones.'
+    doc: 'Most bytes of event lines held in memory, each line counted as its length + 512 bytes; past it the oldest are dropped as with `queueSize`, `custom` events first. `http_request` events are never pushed out by `custom` ones.'
   },
   gzipLevel: {
     schema: Type.Integer({ minimum: 0, maximum: 9 }),

@@ -171,6 +171,9 @@ function crossChecks (o: AppFirewallOptions & typeof defaults, fromEnv: Readonly
   if (!bad.has('batchSize') && !bad.has('queueSize') && o.batchSize > o.queueSize) {
     problems.push(`"batchSize" must be at most "queueSize" (${o.queueSize}), got ${o.batchSize}: a batch larger than the queue never fills, and the queue overflows instead`)
   }
+  if (!bad.has('maxEventBytes') && !bad.has('maxQueueBytes') && o.maxEventBytes * 4 > o.maxQueueBytes) {
+    problems.push(`"maxEventBytes" must be at most a quarter of "maxQueueBytes" (${o.maxQueueBytes}), got ${o.maxEventBytes}: a queue that holds only a few events drops most of them`)
+  }
   for (const name of ['trustedProxies', 'allowList'] as const) {
     // A hole in an array ([, '10.0.0.0/8']) passes the schema; it is no entry.
     if (!Array.from(o[name]).every((entry) => typeof entry === 'string')) must(name, 'an array with a missing entry')

@@ -84,8 +84,9 @@ export interface AppFirewallOptions {
    */
   enforceRateLimit?: boolean
   /**
-   * With enforcement on: refuse a blocked IP only where its answer would be a 404 (`"not-found"`) or on
-   * every route (`"all"`). Default: `"not-found"`.
+   * With enforcement on, where a blocked IP is refused: `"not-found"`, on requests headed for the
+   * not-found handler (also when it answers 200, as an SPA fallback does) and on answers that are 404;
+   * `"all"`, on every request. Default: `"not-found"`.
    */
   enforceScope?: 'not-found' | 'all'
   /** CIDRs or bare IPs that are never counted nor blocked. Default: `[]`. */
@@ -140,18 +141,26 @@ export interface AppFirewallOptions {
   /** How long `app.close()` keeps flushing, in ms. Default: `5000`. */
   closeGraceMs?: number
   /**
-   * The undici Dispatcher the ingest is reached through (a ProxyAgent, an Agent with a private CA or
-   * client certificate). Without it, HTTP_PROXY/HTTPS_PROXY/NO_PROXY are honoured as undici's
-   * EnvHttpProxyAgent reads them, else the ingest is reached directly.
+   * `ship` mode: the undici Dispatcher the ingest is reached through (a ProxyAgent, an Agent with a
+   * private CA or client certificate); the plugin never closes it. Without it: a global dispatcher the
+   * app installed with setGlobalDispatcher (other than a plain Agent), else HTTP_PROXY/HTTPS_PROXY/NO_PROXY
+   * through undici's EnvHttpProxyAgent, else a direct connection. Not used by the Cloudflare ranges refresh.
    */
   dispatcher?: Dispatcher
-  /** Most bytes of one event line; a larger custom event's fields are clipped to fit. Default: `16384`. */
+  /**
+   * Most UTF-8 bytes of one custom event line; a larger one's fields are clipped to fit (counted in
+   * `stats().clipped`). Default: `16384`.
+   */
   maxEventBytes?: number
-  /** Most custom events one request may record; the rest are counted and dropped. Default: `100`. */
+  /**
+   * Most custom events one request may record; further record() calls on it make no event (counted in
+   * `stats().ignored.overRequestCap`). Default: `100`.
+   */
   maxCustomEventsPerRequest?: number
   /**
-   * Most bytes of event lines held in memory; past it the oldest are dropped. http_request events are
-   * never pushed out by custom ones. Default: `16777216` (16 MiB).
+   * Most bytes of event lines held in memory, each line counted as its length + 512; past it the oldest
+   * are dropped, custom events first. http_request events are never pushed out by custom ones. Default:
+   * `16777216` (16 MiB).
    */
   maxQueueBytes?: number
   /** gzip level of a batch, 0-9. Default: `1`. */
