@@ -10,8 +10,13 @@ export const MAX_STRING = 2000
 // Printable ASCII other than `"` and `\`: written as is, one byte per character.
 const NOT_PLAIN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/
 
-/** UTF-8 size and cut state of the text the last write returned (set by every write, read at once by its caller). */
-export const measured = { bytes: 0, cut: false }
+/** UTF-8 size and cut state of the text a write returned: the caller's, passed in and read at once. */
+export class Measure {
+  /** UTF-8 bytes of the text. */
+  bytes = 0
+  /** The room given made the write leave something out. */
+  cut = false
+}
 
 export function clip (s: string, max: number = MAX_STRING): string {
   return s.length > max ? s.slice(0, max) : s
@@ -25,8 +30,8 @@ export function cutChars (s: string, max: number): string {
 }
 
 // Bytes JSON.stringify's escaping and UTF-8 make of the characters of s, up
-// to the longest prefix that fits in `room`; returns its end and sets measured.bytes (quotes excluded).
-function fitEnd (s: string, room: number): number {
+// to the longest prefix that fits in `room`; returns its end and sets out.bytes (quotes excluded).
+function fitEnd (s: string, room: number, out: Measure): number {
   let bytes = 0
   let i = 0
   while (i < s.length) {
@@ -46,34 +51,34 @@ function fitEnd (s: string, room: number): number {
     bytes += w
     i += n
   }
-  measured.bytes = bytes
+  out.bytes = bytes
   return i
 }
 
 /**
  * JSON string literal of s, cut to at most `room` bytes of UTF-8 (room >= 2,
- * quotes included). Sets `measured`. A cut string is written in a fresh copy,
+ * quotes included). Sets `out`. A cut string is written in a fresh copy,
  * never as a slice that would keep the whole original alive.
  */
-export function fitLiteral (s: string, room: number): string {
+export function fitLiteral (s: string, room: number, out: Measure): string {
   let cut = false
   if (s.length + 2 > room) {
     s = cutChars(s, room - 2)
     cut = true
   }
-  measured.cut = cut
+  out.cut = cut
   if (!NOT_PLAIN.test(s)) {
-    measured.bytes = s.length + 2
+    out.bytes = s.length + 2
     return cut ? JSON.stringify(s) : '"' + s + '"'
   }
   const text = JSON.stringify(s)
   const bytes = Buffer.byteLength(text)
   if (bytes <= room) {
-    measured.bytes = bytes
+    out.bytes = bytes
     return text
   }
-  const end = fitEnd(s, room - 2)
-  measured.bytes += 2
-  measured.cut = true
+  const end = fitEnd(s, room - 2, out)
+  out.bytes += 2
+  out.cut = true
   return JSON.stringify(s.slice(0, end))
 }

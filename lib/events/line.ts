@@ -3,7 +3,7 @@
 // and no JSON.stringify on the request path. Only values a client controls go
 // through the escaper, and most of them need no escaping at all.
 import { isoTime } from './clock'
-import { clip, cutChars, fitLiteral, measured, textOf, writeFields } from './sanitize'
+import { clip, cutChars, fitLiteral, Measure, textOf, writeFields } from './sanitize'
 import type { Classification } from '../types'
 
 /** Longest path, user agent or referer written to an event. */
@@ -91,8 +91,11 @@ export function eventName (name: unknown): string {
   return cutChars(textOf(name), MAX_NAME)
 }
 
-/** What the last customLine() made: its size in UTF-8 bytes, and whether the budget clipped anything. */
-export const lastCustom = { bytes: 0, clipped: false }
+/** What a customLine() made: its size in UTF-8 bytes, and whether the budget clipped anything. */
+export interface CustomLineSize {
+  bytes: number
+  clipped: boolean
+}
 
 // The environment suffix is the same for every event of a registration: measured once.
 let envText = ''
@@ -110,42 +113,45 @@ const TIGHT_RAY = 64
  * fields are clipped to fit (see writeFields); when the rest of the line
  * alone would not fit (a hostile path or name), the name, path, method and
  * cf_ray are cut too. Only an `environment` tag larger than the budget could
- * make a line longer. Sets `lastCustom`.
+ * make a line longer. Sets `size` when given.
  *
  * Built as one flat string (a join): a line in the queue never keeps a huge
  * string of the app alive through a slice of it.
  */
 export function customLine (src: EventSource | undefined, name: unknown, fields: unknown, nowMs: number, envSuffix: string,
-  maxBytes: number = DEFAULT_MAX_EVENT_BYTES): string {
+  maxBytes: number = DEFAULT_MAX_EVENT_BYTES, size?: CustomLineSize): string {
+  const m = new Measure()
   if (envSuffix !== envText) {
     envText = envSuffix
     envBytes = Buffer.byteLength(envSuffix)
   }
   const evName = eventName(name)
-  let nameText = fitLiteral(evName, Infinity)
-  let nameBytes = measured.bytes
+  let nameText = fitLiteral(evName, Infinity, m)
+  let nameBytes = m.bytes
   let tail = ''
   let tailBytes = 0
   let clipped = false
   if (src !== undefined) {
-    const r = new RequestPart(src)
+    const r = new RequestPart(src, m)
     if (FIXED_BYTES + nameBytes + r.bytes + envBytes + 2 > maxBytes) {
       clipped = true
-      nameText = fitLiteral(evName, TIGHT_NAME)
-      nameBytes = measured.bytes
+      nameText = fitLiteral(evName, TIGHT_NAME, m)
+      nameBytes = m.bytes
       r.fit(maxBytes - (FIXED_BYTES + nameBytes + envBytes + 2))
     }
     tail = r.text()
     tailBytes = r.bytes
   } else if (FIXED_BYTES + nameBytes + envBytes + 2 > maxBytes) {
     clipped = true
-    nameText = fitLiteral(evName, TIGHT_NAME)
-    nameBytes = measured.bytes
+    nameText = fitLiteral(evName, TIGHT_NAME, m)
+    nameBytes = m.bytes
   }
   const head = '{"type":"custom","ts":"' + isoTime(nowMs) + '","name":' + nameText + ',"fields":'
-  const fieldsText = writeFields(fields, Math.max(2, maxBytes - (FIXED_BYTES + nameBytes + tailBytes + envBytes)))
-  lastCustom.clipped = clipped || measured.cut
-  lastCustom.bytes = FIXED_BYTES + nameBytes + tailBytes + envBytes + measured.bytes
+  const fieldsText = writeFields(fields, Math.max(2, maxBytes - (FIXED_BYTES + nameBytes + tailBytes + envBytes)), m)
+  if (size !== undefined) {
+    size.clipped = clipped || m.cut
+    size.bytes = FIXED_BYTES + nameBytes + tailBytes + envBytes + m.bytes
+  }
   return [head, fieldsText, tail, envSuffix, '}'].join('')
 }
 
@@ -161,34 +167,34 @@ class RequestPart {
   /** UTF-8 bytes of text(). */
   bytes: number
 
-  constructor (src: EventSource) {
+  constructor (src: EventSource, private readonly m: Measure) {
     this.ip = jsonString(src.ip) // our canonical text: ASCII
     this.path = pathOf(src.url)
     this.method = clip(src.method, MAX_HEADER_TEXT)
     this.ray = src.cfRay === undefined ? undefined : clip(src.cfRay, MAX_HEADER_TEXT)
     // `,"ip":` 6, `,"path":` 8, `,"method":` 10, `,"cf_ray":` 10
     this.bytes = 6 + this.ip.length + 8 + 10
-    this.pathText = fitLiteral(this.path, Infinity)
-    this.bytes += measured.bytes
-    this.methodText = fitLiteral(this.method, Infinity)
-    this.bytes += measured.bytes
+    this.pathText = fitLiteral(this.path, Infinity, this.m)
+    this.bytes += this.m.bytes
+    this.methodText = fitLiteral(this.method, Infinity, this.m)
+    this.bytes += this.m.bytes
     if (this.ray !== undefined) {
-      this.rayText = fitLiteral(this.ray, Infinity)
-      this.bytes += 10 + measured.bytes
+      this.rayText = fitLiteral(this.ray, Infinity, this.m)
+      this.bytes += 10 + this.m.bytes
     }
   }
 
   /** Cuts the method and cf_ray to a few bytes, and the path to what is left of `room` bytes. */
   fit (room: number): void {
     this.bytes = 6 + this.ip.length + 8 + 10
-    this.methodText = fitLiteral(this.method, TIGHT_METHOD)
-    this.bytes += measured.bytes
+    this.methodText = fitLiteral(this.method, TIGHT_METHOD, this.m)
+    this.bytes += this.m.bytes
     if (this.ray !== undefined) {
-      this.rayText = fitLiteral(this.ray, TIGHT_RAY)
-      this.bytes += 10 + measured.bytes
+      this.rayText = fitLiteral(this.ray, TIGHT_RAY, this.m)
+      this.bytes += 10 + this.m.bytes
     }
-    this.pathText = fitLiteral(this.path, Math.max(2, room - this.bytes))
-    this.bytes += measured.bytes
+    this.pathText = fitLiteral(this.path, Math.max(2, room - this.bytes), this.m)
+    this.bytes += this.m.bytes
   }
 
   text (): string {

@@ -7,9 +7,9 @@
 // the queue, and an object that refers to itself, or to one object many
 // times, is written once.
 import { ACCESSOR, describe, getDescriptor, isPlain, isProxy, own, PROXY, textOf } from './describe'
-import { cutChars, fitLiteral, MAX_STRING, measured } from './json-text'
+import { cutChars, fitLiteral, MAX_STRING, Measure } from './json-text'
 
-export { clip, cutChars, fitLiteral, MAX_STRING, measured } from './json-text'
+export { clip, cutChars, fitLiteral, MAX_STRING, Measure } from './json-text'
 export { PROXY, textOf } from './describe'
 
 export const MAX_KEYS = 50
@@ -46,12 +46,14 @@ interface Entries {
   values: unknown[]
 }
 
-/** What one event's writing keeps track of. */
-class Walk {
+/** What one event's writing keeps track of; as a Measure, the size of the text its last write returned. */
+class Walk extends Measure {
   constructor (
     /** Keys V8 may be asked to list for this event (see WIDE). */
     readonly maxListed: number
-  ) {}
+  ) {
+    super()
+  }
 
   /** Objects and arrays opened: a second reference to one is written as REPEATED (made on first need). */
   seen: Set<object> | null = null
@@ -91,8 +93,8 @@ function listEntries (w: Walk, o: object): Entries {
     if (e.keys.length === MAX_KEYS) continue
     const v = own(o, key)
     if (v === undefined && getDescriptor(o, key) === undefined) continue
-    e.keys.push(fitLiteral(key.length > MAX_KEY ? cutChars(key, MAX_KEY) : key, Infinity))
-    e.bytes.push(measured.bytes)
+    e.keys.push(fitLiteral(key.length > MAX_KEY ? cutChars(key, MAX_KEY) : key, Infinity, w))
+    e.bytes.push(w.bytes)
     e.values.push(v)
   }
   w.listed += width > WIDE ? w.maxListed : width
@@ -102,30 +104,30 @@ function listEntries (w: Walk, o: object): Entries {
 // Markers are ASCII: written as they are when they fit, without measuring them again.
 function marker (w: Walk, m: string, room: number): string {
   if (m.length + 2 <= room) {
-    measured.bytes = m.length + 2
+    w.bytes = m.length + 2
     return '"' + m + '"'
   }
   return literal(w, m, room)
 }
 
 function literal (w: Walk, s: string, room: number): string {
-  const text = fitLiteral(s, room)
-  if (measured.cut) w.cuts++
+  const text = fitLiteral(s, room, w)
+  if (w.cut) w.cuts++
   return text
 }
 
 /** A number, boolean or null; `null` when it does not fit (room >= MIN_ROOM). */
 function bare (w: Walk, text: string, room: number): string {
   if (text.length <= room) {
-    measured.bytes = text.length
+    w.bytes = text.length
     return text
   }
   w.cuts++
-  measured.bytes = 4
+  w.bytes = 4
   return 'null'
 }
 
-/** JSON text of v in at most `room` bytes (room >= MIN_ROOM); sets measured.bytes. */
+/** JSON text of v in at most `room` bytes (room >= MIN_ROOM); sets w.bytes. */
 function value (w: Walk, v: unknown, room: number, depth: number): string {
   switch (typeof v) {
     case 'string':
@@ -183,10 +185,10 @@ function writeArray (w: Walk, a: unknown[], room: number, depth: number): string
     const cuts = w.cuts
     const item = value(w, own(a, i), avail, depth + 1)
     text += sep === 0 ? item : ',' + item
-    used += sep + measured.bytes
+    used += sep + w.bytes
     if (w.cuts !== cuts) break
   }
-  measured.bytes = used
+  w.bytes = used
   return text + ']'
 }
 
@@ -204,10 +206,10 @@ function writeEntries (w: Walk, e: Entries, n: number, room: number, depth: numb
     }
     const cuts = w.cuts
     text += (sep === 0 ? '' : ',') + (e.keys[i] as string) + ':' + value(w, e.values[i], avail, depth + 1)
-    used += sep + kb + 1 + measured.bytes
+    used += sep + kb + 1 + w.bytes
     if (w.cuts !== cuts) break
   }
-  measured.bytes = used
+  w.bytes = used
   return text + '}'
 }
 
@@ -220,7 +222,7 @@ const VALUE_ENTRY: Entries = { keys: ['"value"'], bytes: [7], values: [] }
 
 /**
  * JSON text of the `fields` of a custom event, in at most `room` bytes of
- * UTF-8 (room >= 2). Sets `measured` (cut: the budget clipped something).
+ * UTF-8 (room >= 2). Sets `out` (cut: the budget clipped something).
  *
  * Fields that fit are written whole. When they do not, the top-level fields
  * share the room: each round gives every field not yet written whole an equal
@@ -230,22 +232,22 @@ const VALUE_ENTRY: Entries = { keys: ['"value"'], bytes: [7], values: [] }
  * keeps its beginning, an array its first items, an object its first keys).
  * Keys that would leave no room for even a `null` are left out, last first.
  */
-export function writeFields (fields: unknown, room: number): string {
+export function writeFields (fields: unknown, room: number, out: Measure): string {
   try {
-    return shareRoom(fields, room)
+    return shareRoom(fields, room, out)
   } catch {
     // Not expected: nothing here calls app code. Still, the event is kept.
     const text = room >= 24 ? '{"error":"[Unreadable]"}' : '{}'
-    measured.bytes = text.length
-    measured.cut = true
+    out.bytes = text.length
+    out.cut = true
     return text
   }
 }
 
-function shareRoom (fields: unknown, room: number): string {
+function shareRoom (fields: unknown, room: number, out: Measure): string {
   if (fields === undefined || fields === null) {
-    measured.bytes = 2
-    measured.cut = false
+    out.bytes = 2
+    out.cut = false
     return '{}'
   }
   const w = new Walk(Math.max(MAX_KEYS, room >> 3))
@@ -260,14 +262,18 @@ function shareRoom (fields: unknown, room: number): string {
   // Most events fit: written once, in order.
   const whole = writeEntries(w, e, e.keys.length, room, 0)
   if (w.cuts === 0) {
-    measured.cut = false
+    out.bytes = w.bytes
+    out.cut = false
     return whole
   }
   // Written again, sharing the room; what was listed stays listed.
   w.cuts = 0
   w.seen = null
   w.opened = 0
-  return share(w, e, room)
+  const text = share(w, e, room)
+  out.bytes = w.bytes
+  out.cut = w.cut
+  return text
 }
 
 /** The fields when they do not all fit: see writeFields. */
@@ -299,8 +305,8 @@ function share (w: Walk, e: Entries, room: number): string {
       w.log = logs[i] = []
       const cuts = w.cuts
       texts[i] = topValue(w, values[i], level)
-      sizes[i] = measured.bytes
-      if (w.cuts === cuts) left -= measured.bytes
+      sizes[i] = w.bytes
+      if (w.cuts === cuts) left -= w.bytes
       else {
         w.cuts = cuts
         still.push(i)
@@ -317,8 +323,8 @@ function share (w: Walk, e: Entries, room: number): string {
     text += (i === 0 ? '' : ',') + (keys[i] as string) + ':' + (texts[i] as string)
     bytes += sizes[i] as number
   }
-  measured.bytes = bytes
-  measured.cut = w.cuts !== 0
+  w.bytes = bytes
+  w.cut = w.cuts !== 0
   return text + '}'
 }
 

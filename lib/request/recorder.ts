@@ -1,7 +1,7 @@
 // record() -> a `custom` event line -> the sink. Off the path of ordinary
 // requests: only requests whose code records pay for it.
 import type { Counters } from '../counters'
-import { customLine, lastCustom } from '../events/line'
+import { customLine, type CustomLineSize } from '../events/line'
 import type { Guard } from '../guard'
 import { defaults } from '../options'
 import type { ResolvedOptions } from '../types'
@@ -26,6 +26,8 @@ export function createRecorder (sink: CustomSink, counters: Counters, guard: Gua
   // Custom events recorded so far, per request. Kept here rather than on the
   // context: only requests that record pay for the entry, and it goes with them.
   const recorded = new WeakMap<RequestContext, number>()
+  // What customLine made: read at once, after each call.
+  const size: CustomLineSize = { bytes: 0, clipped: false }
   return {
     recordedLate () {
       counters.ignored.afterResponse++
@@ -41,7 +43,7 @@ export function createRecorder (sink: CustomSink, counters: Counters, guard: Gua
       recorded.set(ctx, n + 1)
       let line: string
       try {
-        line = customLine(ctx, name, fields, Date.now(), envSuffix, maxEventBytes)
+        line = customLine(ctx, name, fields, Date.now(), envSuffix, maxEventBytes, size)
       } catch (err) {
         // Counted as emitted and dropped, so the accounting still adds up.
         counters.emitted++
@@ -49,7 +51,7 @@ export function createRecorder (sink: CustomSink, counters: Counters, guard: Gua
         guard.error(err, 'record')
         return
       }
-      if (lastCustom.clipped) counters.clipped++
+      if (size.clipped) counters.clipped++
       try {
         sink.push(line, true)
       } catch (err) {
