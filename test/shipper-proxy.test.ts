@@ -187,16 +187,18 @@ t.test('a plain Agent as global dispatcher (undici\'s default looks the same) is
   throughProxy(t, ingest, proxy, 1)
 })
 
-t.test('a proxy variable undici cannot use: one warning, and the ingest is reached directly', async (t) => {
-  const { ingest, proxy } = await setup(t)
-  proxyVars(t, { HTTP_PROXY: 'proxy.invalid:3128' })
-  const h = shipper(t, ingest)
-  await threeBatches(t, h)
-  t.equal(proxy.count(), 0)
-  t.equal(h.stats().sent, 15)
-  t.equal(h.warnings().length, 1)
-  t.match(h.warnings()[0]?.msg, /HTTP_PROXY\/HTTPS_PROXY is not a proxy URL/)
-})
+for (const value of ['proxy.invalid:3128', 'socks5://127.0.0.1:1080']) {
+  t.test(`a proxy variable that is not an http(s) URL (${value}): one warning, and the ingest is reached directly`, async (t) => {
+    const { ingest, proxy } = await setup(t)
+    proxyVars(t, { HTTP_PROXY: value })
+    const h = shipper(t, ingest)
+    await threeBatches(t, h)
+    t.equal(proxy.count(), 0)
+    t.equal(h.stats().sent, 15)
+    t.equal(h.warnings().length, 1)
+    t.match(h.warnings()[0]?.msg, /HTTP_PROXY\/HTTPS_PROXY is not a proxy URL/)
+  })
+}
 
 t.test('the plugin: HTTP_PROXY from the environment, and the dispatcher option passed through register', async (t) => {
   const { ingest, proxy } = await setup(t)

@@ -60,6 +60,13 @@ export function installedGlobalDispatcher (): Dispatcher | undefined {
   return name === 'Agent' ? undefined : d
 }
 
+/** True for an unset proxy variable ('') or an http(s) URL. */
+function isProxyUrl (value: string): boolean {
+  if (value === '') return true
+  const url = URL.canParse(value) ? new URL(value) : undefined
+  return url !== undefined && (url.protocol === 'http:' || url.protocol === 'https:')
+}
+
 /** A proxy URL fit for a log line: scheme, host and port only (no credentials, no path). */
 export function showProxy (value: string): string {
   const url = URL.canParse(value) ? new URL(value) : undefined
@@ -102,13 +109,19 @@ export function chooseRoute (opts: RouteOptions): Route {
   }
   const vars = proxyEnv(opts.env)
   if (vars.httpProxy !== '' || vars.httpsProxy !== '') {
-    try {
-      // Passed explicitly, so the agent uses exactly the values checked here.
-      const dispatcher = new EnvHttpProxyAgent({ ...shape, ...vars })
-      opts.log.info({ ...shown(vars), noProxy: vars.noProxy, endpoint: opts.origin }, 'appfirewall: proxy variables set; the ingest is reached through them unless NO_PROXY matches it')
-      return { dispatcher, kind: 'proxy-env', owned: true }
-    } catch (err) {
-      opts.log.warn({ err, ...shown(vars) }, 'appfirewall: HTTP_PROXY/HTTPS_PROXY is not a proxy URL undici can use (it needs http:// or https://); the ingest is reached directly')
+    const warning = 'appfirewall: HTTP_PROXY/HTTPS_PROXY is not a proxy URL undici can use (it needs http:// or https://); the ingest is reached directly'
+    // undici also takes socks5:// (experimental, with a process warning of its
+    // own): what is documented, and logged as used, is an http(s) proxy only.
+    if (!isProxyUrl(vars.httpProxy) || !isProxyUrl(vars.httpsProxy)) opts.log.warn(shown(vars), warning)
+    else {
+      try {
+        // Passed explicitly, so the agent uses exactly the values checked here.
+        const dispatcher = new EnvHttpProxyAgent({ ...shape, ...vars })
+        opts.log.info({ ...shown(vars), noProxy: vars.noProxy, endpoint: opts.origin }, 'appfirewall: proxy variables set; the ingest is reached through them unless NO_PROXY matches it')
+        return { dispatcher, kind: 'proxy-env', owned: true }
+      } catch (err) {
+        opts.log.warn({ err, ...shown(vars) }, warning)
+      }
     }
   }
   return { dispatcher: new Pool(opts.origin, shape), kind: 'direct', owned: true }
