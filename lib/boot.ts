@@ -46,8 +46,9 @@ export function reportStart (options: ResolvedOptions, log: PluginLog): void {
     enforceRateLimit: options.enforceRateLimit,
     sharedStore: options.sharedStore
   }, `appfirewall: ${options.mode} mode: events ${where}; trusted proxies ${options.trustedProxies.join(', ') || 'none'}; ` +
-    (limits === '' ? 'no rate limits' : `limits ${limits}, ${options.enforceRateLimit ? `enforced (429, scope ${options.enforceScope})` : 'shadow mode (would_block)'}`) +
-    (options.sharedStore ? ', shared store' : ''))
+    // Off mode adds no hooks: nothing is counted, whatever rateLimit says.
+    (options.mode === 'off' || limits === '' ? 'no rate limits' : `limits ${limits}, ${options.enforceRateLimit ? `enforced (429, scope ${options.enforceScope})` : 'shadow mode (would_block)'}`) +
+    (options.mode !== 'off' && options.sharedStore ? ', shared store' : ''))
 }
 
 // Scheme, host and port only: the path of an endpoint may carry a token.

@@ -236,6 +236,8 @@ function kindOf (st: Stats): string {
 function show (value: unknown): string {
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'bigint') return `${value}n`
+  // JSON writes NaN and Infinity as null: name them.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
   try {
     const s = JSON.stringify(value)
     if (s === undefined) return String(value)

@@ -27,6 +27,17 @@ test('one info line at boot says where events go, who is trusted, what is limite
   t.match(infos[0], { mode: 'local', enforceRateLimit: true })
 })
 
+test('the off-mode line lists no limits: off mode adds no hooks, so nothing is counted', async (t) => {
+  const { stream, lines } = logCapture()
+  const app = Fastify({ logger: { level: 'info', stream } })
+  t.teardown(() => app.close())
+  await app.register(appFirewall, { mode: 'off', enforceRateLimit: true })
+  await app.ready()
+  const infos = pluginLogs(lines, 30)
+  t.equal(infos.length, 1)
+  t.match(infos[0]?.msg, /off mode: events not recorded \(off\); trusted proxies cloudflare; no rate limits$/)
+})
+
 test('the ship line names the ingest by its origin only: a path may carry a token', async (t) => {
   const { stream, lines } = logCapture()
   const app = Fastify({ logger: { level: 'info', stream } })

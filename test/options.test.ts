@@ -37,6 +37,8 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['an unknown option', { mode: 'off', trustedProxy: ['1.2.3.4'] }, /unknown option "trustedProxy"/],
   ['an unknown rate limit class', { mode: 'off', rateLimit: { bots: { max: 1, windowMs: 1 } } }, /unknown key "bots" in "rateLimit"/],
   ['an event budget the queue budget cannot hold four of', { mode: 'off', maxEventBytes: 65_536, maxQueueBytes: 131_072 }, /"maxEventBytes" must be at most a quarter of "maxQueueBytes" \(131072\), got 65536/],
+  ['a timer of Infinity', { mode: 'off', breakerCooldownMs: Infinity }, /"breakerCooldownMs" must be .*, got Infinity/],
+  ['a NaN queue size', { mode: 'off', queueSize: NaN }, /"queueSize" must be an integer from 1 to 1000000, got NaN/],
   ['a gzip level out of range', { mode: 'off', gzipLevel: 12 }, /"gzipLevel" must be an integer from 0 to 9, got 12/],
   ['a store without incr()', { mode: 'off', store: { close () {} } }, /"store" must be a rate limit store: an object with incr\(\) and close\(\)/],
   ['a store that is not an object', { mode: 'off', store: 'redis://x' }, /"store" must be a rate limit store/],
