@@ -258,7 +258,7 @@ export const optionTable = {
     allowed: 'an integer from 65536 to 1073741824',
     default: 16_777_216,
     defaultText: '`16777216` (16 MiB)',
-    doc: 'Most bytes of event lines held in memory, each line counted as its length + 512 bytes; past it the oldest are dropped as with `queueSize`, `custom` events first. `http_request` events are never pushed out by `custom` ones.'
+    doc: 'Most bytes of event lines held in memory, each line counted as V8 holds it (its length, twice that for a `custom` line with a character past U+00FF) + 512 bytes; past it the oldest are dropped as with `queueSize`, `custom` events first. `http_request` events are never pushed out by `custom` ones.'
   },
   gzipLevel: {
     schema: Type.Integer({ minimum: 0, maximum: 9 }),

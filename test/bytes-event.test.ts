@@ -182,45 +182,49 @@ t.test('ship mode: the clipped lines reach a real ingest within the budget', asy
   t.equal(app.appfirewall.stats().clipped, 1)
 })
 
-t.test('the queue is bounded in bytes: past maxQueueBytes the oldest custom events go, every http_request event stays', async (t) => {
+// V8 holds a string with a character past U+00FF in two bytes a character:
+// the CJK text is counted for that, not for its length.
+for (const [text, digit] of [['ASCII', (n: number) => String(n % 10)], ['CJK', (n: number) => String.fromCharCode(0x6f22 + n % 10)]] as const) {
+  t.test(`the queue is bounded in bytes (${text}): past maxQueueBytes the oldest custom events go, every http_request event stays`, async (t) => {
   // Nothing leaves before the flush (a batch of 10 000, the interval a minute
   // away), so what reaches the ingest is exactly what the queue held.
-  const MAX_QUEUE = 262_144
-  const ingest = await startIngest()
-  t.teardown(() => ingest.close())
-  const app = Fastify()
-  await app.register(appFirewall, {
-    mode: 'ship',
-    apiKey: 'k',
-    endpoint: ingest.url,
-    cloudflareRefreshMs: 0,
-    maxQueueBytes: MAX_QUEUE,
-    queueSize: 10_000,
-    batchSize: 10_000,
-    flushIntervalMs: 60_000
+    const MAX_QUEUE = 262_144
+    const ingest = await startIngest()
+    t.teardown(() => ingest.close())
+    const app = Fastify()
+    await app.register(appFirewall, {
+      mode: 'ship',
+      apiKey: 'k',
+      endpoint: ingest.url,
+      cloudflareRefreshMs: 0,
+      maxQueueBytes: MAX_QUEUE,
+      queueSize: 10_000,
+      batchSize: 10_000,
+      flushIntervalMs: 60_000
+    })
+    t.teardown(() => app.close())
+    app.get('/upload/:n', async (request) => {
+      const n = Number((request.params as { n: string }).n)
+      // A 100 KB field: each event is clipped to the 16 KiB budget.
+      for (let i = 0; i < 5; i++) request.appfirewall.record('upload', { n, i, body: digit(n).repeat(100_000) })
+      return 'ok'
+    })
+    for (let n = 0; n < 20; n++) t.equal((await app.inject({ url: `/upload/${n}`, remoteAddress: '192.0.2.80' })).statusCode, 200)
+    const s = app.appfirewall.stats()
+    t.equal(s.emitted, 120)
+    t.ok(s.dropped.overflow > 0, `${s.dropped.overflow} custom events pushed out`)
+    t.equal(await app.appfirewall.flush(5000), true)
+    const lines = ingest.lines()
+    // What V8 holds of each line (one or two bytes a character), + 512.
+    const held = lines.reduce((sum, l) => sum + (/[\u0100-\uffff]/.test(l) ? 2 : 1) * l.length + 512, 0)
+    t.ok(held <= MAX_QUEUE, `the queue held ${held} bytes, within ${MAX_QUEUE}`)
+    t.ok(held > MAX_QUEUE - 20_000, 'and used its budget')
+    const events = lines.map((l) => JSON.parse(l) as Record<string, any>)
+    t.equal(events.filter((e) => e.type === 'http_request').length, 20, 'every http_request event was kept')
+    const custom = events.filter((e) => e.type === 'custom').map((e) => e.fields.n * 5 + e.fields.i)
+    t.equal(custom.length + s.dropped.overflow, 100, 'only custom events were dropped, and counted')
+    t.same(custom, Array.from({ length: custom.length }, (_, k) => 100 - custom.length + k), 'the newest custom events were kept, in order')
+    const after = app.appfirewall.stats()
+    t.equal(after.emitted, accountedFor(after))
   })
-  t.teardown(() => app.close())
-  app.get('/upload/:n', async (request) => {
-    const n = Number((request.params as { n: string }).n)
-    // A 100 KB field: each event is clipped to the 16 KiB budget.
-    for (let i = 0; i < 5; i++) request.appfirewall.record('upload', { n, i, body: String(n % 10).repeat(100_000) })
-    return 'ok'
-  })
-  for (let n = 0; n < 20; n++) t.equal((await app.inject({ url: `/upload/${n}`, remoteAddress: '192.0.2.80' })).statusCode, 200)
-  const s = app.appfirewall.stats()
-  t.equal(s.emitted, 120)
-  t.ok(s.dropped.overflow > 0, `${s.dropped.overflow} custom events pushed out`)
-  t.equal(await app.appfirewall.flush(5000), true)
-  const lines = ingest.lines()
-  // Each line is counted as its length + 512 (ASCII here: length = bytes).
-  const held = lines.reduce((sum, l) => sum + l.length + 512, 0)
-  t.ok(held <= MAX_QUEUE, `the queue held ${held} bytes, within ${MAX_QUEUE}`)
-  t.ok(held > MAX_QUEUE - 20_000, 'and used its budget')
-  const events = lines.map((l) => JSON.parse(l) as Record<string, any>)
-  t.equal(events.filter((e) => e.type === 'http_request').length, 20, 'every http_request event was kept')
-  const custom = events.filter((e) => e.type === 'custom').map((e) => e.fields.n * 5 + e.fields.i)
-  t.equal(custom.length + s.dropped.overflow, 100, 'only custom events were dropped, and counted')
-  t.same(custom, Array.from({ length: custom.length }, (_, k) => 100 - custom.length + k), 'the newest custom events were kept, in order')
-  const after = app.appfirewall.stats()
-  t.equal(after.emitted, accountedFor(after))
-})
+}

@@ -6,8 +6,24 @@
  * 32 bytes: measured 556 bytes beyond the length of a 317-character line.
  * `line.length` is O(1) and allocates nothing; Buffer.byteLength would first
  * flatten that tree, a copy of every line on the request path (~2 µs each).
+ * Text read from HTTP/1 heads is Latin-1 (one byte a character); a line with
+ * a character past U+00FF (an HTTP/2 header decoded as UTF-8) is held in up
+ * to twice what is counted.
  */
 export const LINE_OVERHEAD_BYTES = 512
+
+// A character past U+00FF makes V8 hold the whole string in two bytes a character.
+const TWO_BYTE = /[\u0100-\uffff]/
+
+/**
+ * Bytes a custom line is counted for: as http_request lines, but read, not
+ * assumed: a custom line may hold any text the app recorded, and one
+ * character past U+00FF doubles what V8 holds. (Off the per-request path:
+ * only lines from record() pay for the scan.)
+ */
+function customLineBytes (line: string): number {
+  return (TWO_BYTE.test(line) ? 2 * line.length : line.length) + LINE_OVERHEAD_BYTES
+}
 
 /** One lane of the EventQueue: a preallocated FIFO of lines, no resizing, no allocation per push. */
 class Lane {
@@ -18,7 +34,7 @@ class Lane {
   len = 0
   /** Lines ever queued in this lane; `queued - len` is the sequence number of the oldest one. */
   queued = 0
-  /** Sum of lineBytes() of the lines held. */
+  /** Bytes of the lines held: length + LINE_OVERHEAD_BYTES each, or customLineBytes() in the custom lane. */
   bytes = 0
 
   constructor (readonly capacity: number, ordered: boolean) {
@@ -26,15 +42,15 @@ class Lane {
     this.before = ordered ? new Float64Array(capacity) : null
   }
 
-  /** Appends; the caller has made room. */
-  add (line: string, before: number): void {
+  /** Appends; the caller has made room. `size`: what the line is counted for. */
+  add (line: string, before: number, size: number): void {
     let i = this.head + this.len
     if (i >= this.capacity) i -= this.capacity
     this.lines[i] = line
     if (this.before !== null) this.before[i] = before
     this.len++
     this.queued++
-    this.bytes += line.length + LINE_OVERHEAD_BYTES
+    this.bytes += size
   }
 
   /** Removes and returns the oldest line (the lane is not empty). */
@@ -43,7 +59,7 @@ class Lane {
     this.lines[this.head] = undefined
     if (++this.head === this.capacity) this.head = 0
     this.len--
-    this.bytes -= line.length + LINE_OVERHEAD_BYTES
+    this.bytes -= this.before === null ? line.length + LINE_OVERHEAD_BYTES : customLineBytes(line)
     return line
   }
 
@@ -118,12 +134,12 @@ export class EventQueue {
    * older lines.
    */
   push (line: string, custom: boolean): number {
+    if (custom) return this.pushCustom(line, customLineBytes(line))
     const size = line.length + LINE_OVERHEAD_BYTES
-    if (custom) return this.pushCustom(line, size)
     const ev = this.evidence
     let dropped = 0
     if (this.size >= this.capacity || this.bytes + size > this.maxBytes) dropped = this.makeRoom(size)
-    ev.add(line, 0)
+    ev.add(line, 0, size)
     return dropped
   }
 
@@ -179,7 +195,7 @@ export class EventQueue {
       cu.take()
       dropped++
     }
-    cu.add(line, ev.queued)
+    cu.add(line, ev.queued, size)
     return dropped
   }
 
