@@ -28,6 +28,7 @@
 // Configurations (comma list in --configs):
 //   bare        hello world
 //   hooks       + no-op onRequest and onResponse hooks (DESIGN.md's +4k reference)
+//   ratelimit   + @fastify/rate-limit, with a max no run reaches
 //   als         + an onRequest that binds a fresh object with AsyncLocalStorage.run
 //   off | local | ship   the plugin in that mode (ship POSTs to the local ingest)
 //   ship~noals  ship with the plugin's storage.run replaced by a plain call
@@ -46,6 +47,9 @@
 // Usage (build first: npm run build):
 //   node benchmarks/instructions.bench.js [--configs bare,hooks,als,off,local,ship]
 //     [--requests 5000] [--windows 4] [--warmup 30000] [--connections 10]
+//     [--path /wp-admin]  (a 404 probe instead of GET /: every answer must be a
+//                   404; with default options the plugin is in shadow mode, so
+//                   past its limit the probes are marked would_block, not refused)
 //   (~3 min per configuration on this 2-core VM)
 //     [--native]   (no valgrind: a smoke run of the configurations; its req/s
 //                   end on autocannon's 1 s ticks and mean little: use http.bench.js)
@@ -81,6 +85,9 @@ async function serve (spec, ingestPort) {
     const storage = new AsyncLocalStorage()
     app.addHook('onRequest', (req, reply, done) => { storage.run({ ip: '' }, done) })
     app.addHook('onResponse', (req, reply, done) => { done() })
+  } else if (config === 'ratelimit') {
+    // @fastify/rate-limit with a limit no run reaches: the cost of counting.
+    await app.register(require('@fastify/rate-limit'), { max: 1e9, timeWindow: 60000 })
   } else if (config !== 'bare') {
     applyStubs(app, stubs)
     const appFirewall = require(join(DIST, 'index.js'))
@@ -168,15 +175,18 @@ function startServer (spec, ingestPort, native, outDir, profile) {
 
 async function drive (port, amount, connections) {
   const autocannon = require('autocannon')
+  const path = arg('path', '/')
   const res = await autocannon({
-    url: `http://127.0.0.1:${port}/`,
+    url: `http://127.0.0.1:${port}${path}`,
     connections,
     amount,
     timeout: 60,
     headers: { 'user-agent': UA, accept: 'application/json' }
   })
-  if (res.non2xx !== 0 || res.errors !== 0 || res.timeouts !== 0) {
-    throw new Error(`bad run: ${res.non2xx} non-2xx, ${res.errors} errors, ${res.timeouts} timeouts`)
+  // GET / answers 200; any other path is a probe that must answer 404 (never a 429: nothing may limit the run).
+  const wrong = path === '/' ? res.non2xx : res.non2xx - res['4xx'] + (res['4xx'] - (res.statusCodeStats?.['404']?.count ?? 0))
+  if (wrong !== 0 || res.errors !== 0 || res.timeouts !== 0) {
+    throw new Error(`bad run: ${wrong} unexpected statuses, ${res.errors} errors, ${res.timeouts} timeouts`)
   }
   return res
 }
