@@ -5,6 +5,7 @@
 import { isoTime } from './clock'
 import { clip, cutChars, fitLiteral, Measure, textOf, writeFields } from './sanitize'
 import type { Classification } from '../types'
+import { defaults } from '../options'
 
 /** Longest path, user agent or referer written to an event. */
 export const MAX_HEADER_TEXT = 2048
@@ -81,9 +82,6 @@ export function httpRequestLine (src: EventSource, status: number, nowMs: number
 /** Longest name of a custom event, in characters. */
 export const MAX_NAME = 200
 
-/** Default budget of one custom event line, in UTF-8 bytes (the `maxEventBytes` option). */
-export const DEFAULT_MAX_EVENT_BYTES = 16_384
-
 /** Name of a custom event: whatever the app passed, as a bounded string (no app code runs: an object is named by its class). */
 export function eventName (name: unknown): string {
   if (typeof name === 'string') return name === '' ? 'unnamed' : cutChars(name, MAX_NAME)
@@ -119,7 +117,7 @@ const TIGHT_RAY = 64
  * string of the app alive through a slice of it.
  */
 export function customLine (src: EventSource | undefined, name: unknown, fields: unknown, nowMs: number, envSuffix: string,
-  maxBytes: number = DEFAULT_MAX_EVENT_BYTES, size?: CustomLineSize): string {
+  maxBytes: number = defaults.maxEventBytes, size?: CustomLineSize): string {
   const m = new Measure()
   if (envSuffix !== envText) {
     envText = envSuffix

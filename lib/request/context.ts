@@ -56,8 +56,6 @@ export class RequestContext implements EventSource, AppFirewallRequest {
   aborted = false
   /** The raw response: what an aborted request was told, and whether it was sent (unset for a context made late). */
   response: RawResponse | undefined = undefined
-  /** The router found no route: headed for the not-found handler, whatever it answers. */
-  headedFor404 = false
   /** Its event was built: later module-level record() calls are not attributed to it. */
   finished = false
 

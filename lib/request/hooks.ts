@@ -70,7 +70,6 @@ export function createHooks (parts: HookParts): RequestHooks {
       if (badUrlsOpen() > 0) (request.raw as IncomingMessage & { [kHooksSaw]?: boolean })[kHooksSaw] = true
       ctx = make(request)
       ctx.response = reply.raw
-      ctx.headedFor404 = request.is404
       if (enforce && !ctx.skipped && (enforceAll || request.is404)) {
         const now = Date.now()
         const ms = finisher.blockedFor(ctx, now)

@@ -3,26 +3,18 @@
 import type { Counters } from '../counters'
 import { customLine, type CustomLineSize } from '../events/line'
 import type { Guard } from '../guard'
-import { defaults } from '../options'
+import type { Sink } from '../ship'
 import type { ResolvedOptions } from '../types'
 import type { CustomRecorder, RequestContext } from './context'
 
 /**
- * The sink as the recorder uses it. Custom lines are pushed with `custom`
- * set: the Batcher drops them before any http_request line and never lets
- * one push an http_request line out. (Any Sink fits this type; one that
- * ignores the flag treats custom lines as evidence.)
+ * Custom lines are pushed with `custom` set: the Batcher drops them before
+ * any http_request line and never lets one push an http_request line out.
  */
-export interface CustomSink {
-  push: (line: string, custom?: boolean) => void
-}
-
-/** The options the recorder reads; missing ones take their defaults. */
-export type RecorderLimits = Partial<Pick<ResolvedOptions, 'maxEventBytes' | 'maxCustomEventsPerRequest'>>
-
-export function createRecorder (sink: CustomSink, counters: Counters, guard: Guard, envSuffix: string, limits: RecorderLimits = {}): CustomRecorder {
-  const maxEventBytes = limits.maxEventBytes ?? defaults.maxEventBytes
-  const perRequest = limits.maxCustomEventsPerRequest ?? defaults.maxCustomEventsPerRequest
+export function createRecorder (sink: Pick<Sink, 'push'>, counters: Counters, guard: Guard, envSuffix: string,
+  limits: Pick<ResolvedOptions, 'maxEventBytes' | 'maxCustomEventsPerRequest'>): CustomRecorder {
+  const maxEventBytes = limits.maxEventBytes
+  const perRequest = limits.maxCustomEventsPerRequest
   // Custom events recorded so far, per request. Kept here rather than on the
   // context: only requests that record pay for the entry, and it goes with them.
   const recorded = new WeakMap<RequestContext, number>()

@@ -124,11 +124,6 @@ export class Batcher implements Sink {
     return this.queue.size
   }
 
-  /** Bytes of the queued lines, as the maxQueueBytes budget counts them (length + 512 each). */
-  queuedBytes (): number {
-    return this.queue.bytes
-  }
-
   inFlight (): number {
     return this.inFlightCount
   }
