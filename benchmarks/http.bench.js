@@ -1,73 +1,317 @@
 'use strict'
-// Throughput and latency of a hello-world Fastify app: bare, and with the
-// plugin in off, local and ship mode. Configurations alternate within each
-// round (this machine is shared and noisy), and the report gives medians and
-// ratios against bare. Usage: npm run bench [-- --rounds 5 --duration 5]
-const autocannon = require('autocannon')
-const { fork } = require('node:child_process')
+// The HTTP suite of DESIGN.md's performance contract: what the plugin adds to
+// a Fastify app's throughput, latency and CPU, beside bare Fastify and
+// @fastify/rate-limit, on this machine, in one run.
+//
+//   npm run bench [-- --rounds 3 --duration 4 --configs bare,off,local,ship,ship+enforce,ratelimit
+//                     --workloads root,mix --rates 25,50,75 --connections 50 --warmup 2
+//                     --out FILE --quick]
+//   APPFIREWALL_DIST=/path/to/dist node benchmarks/http.bench.js   (a private build)
+//
+// Configurations (benchmarks/server.js): bare (Fastify, no plugin), off,
+// local (file exporter to a tmp file), ship (default options, to an ingest
+// this process runs on 127.0.0.1 that answers 200), ship+enforce (ship with
+// enforceRateLimit, behind a trusted load balancer that forwards Cloudflare's
+// headers from 65 536 client IPs, so no client reaches the default limit),
+// ratelimit (@fastify/rate-limit, max 1e9: counts, never limits); also
+// ship+cf on request (ship+enforce without enforcing).
+// Workloads (benchmarks/suite/workloads.js): root, GET / only; mix, half
+// GET /, half 404s (scanner probes, benign misses, stale links), browser
+// headers on every request.
+//
+// Method. The machine is shared and small (2 cores), so every figure is
+// taken side by side in one run: within each round, for each workload, every
+// configuration gets a fresh server process in turn (the order rotates from
+// round to round), and the tables give medians over the rounds. Processes:
+// this one (orchestration and the ingest, idle while a run is measured), the
+// server, and the load generator (benchmarks/suite/load.js), each on its own
+// event loop. Per server:
+//   1. warm-up: --warmup s at saturation, unmeasured;
+//   2. saturation: --duration s, closed loop (autocannon, --connections);
+//   3. open loop at each of --rates percent of bare's capacity, --duration s
+//      each: requests on a fixed schedule, latency from the scheduled send
+//      time (no coordinated omission, see load.js). Bare's capacity is
+//      measured first in the same run, per workload (the best of two
+//      saturation runs of bare), so that every configuration gets the same
+//      rates;
+//   4. flush and read the plugin's stats(): events sent / requests served
+//      over the server's life (every request makes one event: 1.000 means
+//      all delivered, also at saturation), and drops.
+// Around each measured window (2, 3) the server flushes the plugin's queue
+// and reads process.cpuUsage(): CPU per request = its user + system time
+// (all threads) / requests served in the window, out-of-band shipping
+// included. Latencies are wall time and suffer from whatever else runs on
+// the machine; CPU per request and shipped/served much less.
+const { fork, execFileSync } = require('node:child_process')
 const http = require('node:http')
+const os = require('node:os')
+const { writeFileSync } = require('node:fs')
 const { join } = require('node:path')
+const { CONFIGS, DIST } = require('./server')
 
-const arg = (name, dflt) => {
+// ------------------------------------------------------------------ options
+
+function arg (name, dflt) {
   const i = process.argv.indexOf(`--${name}`)
   return i === -1 ? dflt : process.argv[i + 1]
 }
-const rounds = Number(arg('rounds', 5))
-const duration = Number(arg('duration', 5))
-const connections = Number(arg('connections', 50))
-const configs = arg('configs', 'bare,off,local,ship').split(',')
+const list = (text) => text.split(',').map((s) => s.trim()).filter(Boolean)
+
+const quick = process.argv.includes('--quick')
+const opts = {
+  rounds: Number(arg('rounds', quick ? 1 : 3)),
+  duration: Number(arg('duration', quick ? 1.5 : 4)),
+  warmup: Number(arg('warmup', quick ? 1 : 2)),
+  connections: Number(arg('connections', 50)),
+  configs: list(arg('configs', 'bare,off,local,ship,ship+enforce,ratelimit')),
+  workloads: list(arg('workloads', 'root,mix')),
+  rates: list(arg('rates', '25,50,75')).map(Number),
+  out: arg('out', undefined)
+}
+for (const c of opts.configs) if (CONFIGS[c] === undefined) throw new Error(`unknown config ${c} (${Object.keys(CONFIGS).join(', ')})`)
+// Bare is the reference of every delta, and its capacity sets the open-loop rates.
+if (!opts.configs.includes('bare')) opts.configs.unshift('bare')
+
+const WORKLOAD_TITLE = { root: 'GET / (hello world)', mix: '404-heavy mix (50% GET /, 25% probes, 15% benign misses, 10% stale links)' }
+const START_MS = 15_000
+const IPC_MS = 30_000
+
+// -------------------------------------------------------------- processes
+
+/** Sends `msg` with an id and resolves with the answer carrying that id; bounded by `ms`. */
+function ask (child, msg, ms, what) {
+  const id = ask.next = (ask.next ?? 0) + 1
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.removeListener('message', onMessage); reject(new Error(`${what}: no answer in ${ms} ms`)) }, ms)
+    function onMessage (answer) {
+      if (answer?.id !== id) return
+      clearTimeout(timer)
+      child.removeListener('message', onMessage)
+      if (answer.error !== undefined) reject(new Error(`${what}: ${answer.error}`))
+      else resolve(answer.result ?? answer)
+    }
+    child.on('message', onMessage)
+    child.send({ id, ...msg })
+  })
+}
 
 function startIngest () {
+  // Answers every POST with 200 once its body is read: a healthy ingest.
   const server = http.createServer((req, res) => {
     req.resume()
     req.on('end', () => { res.end('{}') })
   })
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: server.address().port })))
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
 }
 
 function startServer (config, ingestPort) {
   const child = fork(join(__dirname, 'server.js'), [config, String(ingestPort)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('server did not start')), 15000)
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${config}: server did not start in ${START_MS} ms`)) }, START_MS)
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${config}: server exited (${code})`)) })
     child.stdout.on('data', (d) => {
       const m = /port (\d+)/.exec(String(d))
-      if (m) { clearTimeout(timer); resolve({ child, port: Number(m[1]) }) }
+      if (m) { clearTimeout(timer); child.removeAllListeners('exit'); resolve({ child, port: Number(m[1]) }) }
     })
   })
 }
 
-function stats (child) {
-  return new Promise((resolve) => { child.once('message', resolve); child.send('stats') })
+async function stopServer (child) {
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  try {
+    await ask(child, { cmd: 'close' }, 10_000, 'close')
+  } catch {}
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2 }
+// ------------------------------------------------------------ measurement
 
-async function main () {
-  const ingest = await startIngest()
-  const results = Object.fromEntries(configs.map((c) => [c, { rps: [], p50: [], p99: [], delivered: [] }]))
-  for (let r = 1; r <= rounds; r++) {
-    for (const config of configs) {
-      const { child, port } = await startServer(config, ingest.port)
-      // warm-up, then the measured run
-      await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration: 1 })
-      const res = await autocannon({ url: `http://127.0.0.1:${port}/`, connections, duration })
-      const s = await stats(child)
-      child.kill()
-      results[config].rps.push(res.requests.average)
-      results[config].p50.push(res.latency.p50)
-      results[config].p99.push(res.latency.p99)
-      if (s) results[config].delivered.push(s)
-      console.log(`round ${r} ${config.padEnd(6)} ${Math.round(res.requests.average)} req/s  p50 ${res.latency.p50} ms  p99 ${res.latency.p99} ms` +
-        (s ? `  emitted ${s.emitted} sent ${s.sent} queued ${s.queued} dropped ${JSON.stringify(s.dropped)}` : ''))
+const median = (xs) => {
+  if (xs.length === 0) return NaN
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
+}
+
+/** Runs one load job against `port`; the server's CPU and served count are read around it. */
+async function measured (load, server, job) {
+  await ask(server, { cmd: 'mark' }, IPC_MS, 'mark')
+  const result = await ask(load, job, job.duration * 1000 + 60_000, job.kind)
+  const { cpuUs, served } = await ask(server, { cmd: 'measure' }, IPC_MS, 'measure')
+  return { ...result, cpuUs, served, cpuPerReq: cpuUs / served }
+}
+
+/** Bare's saturation throughput per workload: the best of two runs (noise only ever lowers it). */
+async function calibrate (load, ingestPort) {
+  const capacity = {}
+  for (const workload of opts.workloads) {
+    const { child, port } = await startServer('bare', ingestPort)
+    try {
+      const job = { kind: 'saturate', port, connections: opts.connections, workload, cf: false }
+      await ask(load, { ...job, duration: opts.warmup }, opts.warmup * 1000 + 60_000, 'warm-up')
+      const runs = []
+      for (let i = 0; i < (quick ? 1 : 2); i++) runs.push((await ask(load, { ...job, duration: opts.duration }, opts.duration * 1000 + 60_000, 'saturate')).rps)
+      capacity[workload] = Math.max(...runs)
+      console.log(`calibration ${workload.padEnd(4)} bare ${runs.map(Math.round).join(', ')} req/s -> open loop at ${opts.rates.map((r) => Math.round(capacity[workload] * r / 100)).join(', ')} req/s`)
+    } finally {
+      await stopServer(child)
     }
   }
-  ingest.server.close()
-  const bare = median(results.bare?.rps ?? [NaN])
-  console.log(`\nmedians over ${rounds} rounds, ${duration} s each, ${connections} connections:`)
-  console.log('config  req/s    vs bare  p50 ms  p99 ms')
-  for (const c of configs) {
-    const m = median(results[c].rps)
-    console.log(`${c.padEnd(7)} ${String(Math.round(m)).padEnd(8)} ${(m / bare).toFixed(3).padEnd(8)} ${String(median(results[c].p50)).padEnd(7)} ${median(results[c].p99)}`)
+  return capacity
+}
+
+/** One server's life: warm-up, saturation, the open-loop rates, stats. */
+async function runServer (load, ingestPort, config, workload, capacity) {
+  const cf = CONFIGS[config].cf === true
+  const { child, port } = await startServer(config, ingestPort)
+  try {
+    const job = { port, connections: opts.connections, workload, cf }
+    await ask(load, { ...job, kind: 'saturate', duration: opts.warmup }, opts.warmup * 1000 + 60_000, 'warm-up')
+    const sat = await measured(load, child, { ...job, kind: 'saturate', duration: opts.duration })
+    const open = {}
+    for (const pct of opts.rates) {
+      open[pct] = await measured(load, child, { ...job, kind: 'open', rate: capacity * pct / 100, duration: opts.duration })
+    }
+    const { served, stats } = await ask(child, { cmd: 'stats' }, IPC_MS, 'stats')
+    return { sat, open, served, stats }
+  } finally {
+    await stopServer(child)
   }
 }
+
+function logRun (round, workload, config, r) {
+  const ms = (x) => x.toFixed(3)
+  const problems = [r.sat, ...Object.values(r.open)].reduce((n, x) => n + x.bad + x.errors + (x.timeouts ?? 0), 0)
+  let line = `round ${round} ${workload.padEnd(4)} ${config.padEnd(12)} sat ${String(Math.round(r.sat.rps)).padStart(6)} req/s ${r.sat.cpuPerReq.toFixed(1)} us/req |` +
+    Object.entries(r.open).map(([pct, o]) => ` ${pct}%: ${ms(o.p50)}/${ms(o.p99)}/${ms(o.p999)} ms ${o.cpuPerReq.toFixed(1)} us lag99 ${ms(o.sendLagP99)}${o.waitedForSocket ? ` waited ${o.waitedForSocket}` : ''}`).join(' |')
+  if (r.stats !== null) {
+    const s = r.stats
+    const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0)
+    line += ` | served ${r.served} emitted ${s.emitted} sent ${s.sent} dropped ${dropped}`
+  }
+  if (problems > 0) line += ` | UNEXPECTED: ${problems} wrong statuses, errors or timeouts`
+  console.log(line)
+}
+
+// ----------------------------------------------------------------- report
+
+const signed = (x, digits) => Number.isNaN(x) ? '' : (x >= 0 ? '+' : '') + x.toFixed(digits)
+const thousands = (x) => Math.round(x).toLocaleString('en-US').replace(/,/g, ' ')
+
+function report (header, capacity, results) {
+  const lines = [...header, '']
+  for (const workload of opts.workloads) {
+    const byConfig = results[workload]
+    const bare = byConfig.bare
+    const bareRps = median(bare.sat.map((x) => x.rps))
+    const bareCpu = median(bare.sat.map((x) => x.cpuPerReq))
+    lines.push(`### ${WORKLOAD_TITLE[workload] ?? workload}: saturation`, '')
+    lines.push(`Closed loop (autocannon, ${opts.connections} connections), ${opts.duration} s per run, medians of ${opts.rounds} round(s). ` +
+      'CPU: server user + system time per request served, out-of-band shipping included. ' +
+      'Shipped/served: stats().sent / requests served over the server\'s life (warm-up, saturation, open loop), all rounds.', '')
+    lines.push('| config | req/s | vs bare | CPU µs/req | Δ bare | shipped/served | dropped |', '|---|---:|---:|---:|---:|---:|---:|')
+    for (const config of opts.configs) {
+      const r = byConfig[config]
+      const rps = median(r.sat.map((x) => x.rps))
+      const cpu = median(r.sat.map((x) => x.cpuPerReq))
+      const shipping = r.served > 0 && (CONFIGS[config].plugin?.mode === 'ship' || CONFIGS[config].plugin?.mode === 'local')
+      lines.push(`| ${config} | ${thousands(rps)} | ${(rps / bareRps).toFixed(3)} | ${cpu.toFixed(1)} | ${config === 'bare' ? '' : signed(cpu - bareCpu, 1)} | ` +
+        `${shipping ? (r.sent / r.served).toFixed(3) : ''} | ${shipping ? thousands(r.dropped) : ''} |`)
+    }
+    lines.push('', `### ${WORKLOAD_TITLE[workload] ?? workload}: open loop`, '')
+    lines.push(`Fixed rates of ${opts.rates.join('/')}% of bare's capacity (${thousands(capacity[workload])} req/s, measured first), ` +
+      `${opts.duration} s per rate, latency from the scheduled send to the last byte of the answer, in ms; medians of ${opts.rounds} round(s); ` +
+      'Δ = the configuration\'s median minus bare\'s.', '')
+    lines.push('| rate | config | p50 | Δ | p99 | Δ | p99.9 | Δ | CPU µs/req | Δ |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for (const pct of opts.rates) {
+      const m = (config, key) => median(byConfig[config].open[pct].map((x) => x[key]))
+      for (const config of opts.configs) {
+        const cells = ['p50', 'p99', 'p999', 'cpuPerReq'].map((key) => {
+          const digits = key === 'cpuPerReq' ? 1 : 3
+          const v = m(config, key)
+          return `${v.toFixed(digits)} | ${config === 'bare' ? '' : signed(v - m('bare', key), digits)}`
+        })
+        lines.push(`| ${pct}% (${thousands(capacity[workload] * pct / 100)}/s) | ${config} | ${cells.join(' | ')} |`)
+      }
+    }
+    // How late the generator itself sent: latency it adds to every configuration alike.
+    const lag = opts.rates.map((pct) => median(opts.configs.flatMap((c) => byConfig[c].open[pct].map((x) => x.sendLagP99))))
+    lines.push('', `Generator health: p99 of (real - scheduled send time), median over runs, at ${opts.rates.join('/')}%: ` +
+      `${lag.map((x) => x.toFixed(3)).join('/')} ms (added to every configuration's latency alike; large values mean the machine, not the server, was busy).`, '')
+  }
+  return lines.join('\n')
+}
+
+function machine () {
+  let uname = `${os.type()} ${os.release()} ${os.arch()}`
+  let commit = 'unknown'
+  try { uname = execFileSync('uname', ['-a'], { encoding: 'utf8' }).trim() } catch {}
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim()
+    if (execFileSync('git', ['status', '--porcelain', '--', '../lib'], { cwd: __dirname, encoding: 'utf8' }).trim() !== '') commit += ' (lib/ modified)'
+  } catch {}
+  const cpus = os.cpus()
+  return [
+    `- command: \`node ${process.argv.slice(1).map((a) => a.replace(process.cwd() + '/', '')).join(' ')}\`${process.env.APPFIREWALL_DIST ? ` with APPFIREWALL_DIST=${process.env.APPFIREWALL_DIST}` : ''}`,
+    `- node ${process.version}; ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GB; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    `- \`${uname}\``,
+    `- ${new Date().toISOString()}; commit ${commit}; plugin from ${DIST}`,
+    `- ${opts.rounds} round(s); per server: ${opts.warmup} s warm-up, ${opts.duration} s saturation, ${opts.duration} s at each open-loop rate; configurations: ` +
+      opts.configs.map((c) => `${c} (${CONFIGS[c].doc})`).join('; ')
+  ]
+}
+
+// ------------------------------------------------------------------- main
+
+async function main () {
+  const began = Date.now()
+  const header = ['## HTTP suite (`benchmarks/http.bench.js`)', '', ...machine()]
+  console.log(header.join('\n') + '\n')
+  const ingest = await startIngest()
+  const ingestPort = ingest.address().port
+  const load = fork(join(__dirname, 'suite', 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  try {
+    const capacity = await calibrate(load, ingestPort)
+    const results = {}
+    for (const workload of opts.workloads) {
+      results[workload] = Object.fromEntries(opts.configs.map((c) => [c, {
+        sat: [], open: Object.fromEntries(opts.rates.map((p) => [p, []])), served: 0, sent: 0, dropped: 0
+      }]))
+    }
+    let problems = 0
+    for (let round = 1; round <= opts.rounds; round++) {
+      // Rotate the order so that no configuration always runs first (or right after another).
+      const order = opts.configs.map((_, i) => opts.configs[(i + round - 1) % opts.configs.length])
+      for (const workload of opts.workloads) {
+        for (const config of order) {
+          const r = await runServer(load, ingestPort, config, workload, capacity[workload])
+          logRun(round, workload, config, r)
+          const acc = results[workload][config]
+          acc.sat.push(r.sat)
+          for (const pct of opts.rates) acc.open[pct].push(r.open[pct])
+          if (r.stats !== null) {
+            acc.served += r.served
+            acc.sent += r.stats.sent
+            acc.dropped += Object.values(r.stats.dropped).reduce((a, b) => a + b, 0)
+          }
+          problems += [r.sat, ...Object.values(r.open)].reduce((n, x) => n + x.bad + x.errors + (x.timeouts ?? 0), 0)
+        }
+      }
+    }
+    header.push(`- took ${((Date.now() - began) / 60000).toFixed(1)} min`)
+    const markdown = report(header, capacity, results)
+    console.log('\n' + markdown)
+    if (opts.out !== undefined) writeFileSync(opts.out, markdown + '\n')
+    if (problems > 0) {
+      console.error(`${problems} requests got an unexpected status, an error or a timeout: the figures above are suspect`)
+      process.exitCode = 1
+    }
+  } finally {
+    load.disconnect()
+    ingest.close()
+  }
+}
+
 main().catch((err) => { console.error(err); process.exit(1) })
