@@ -8,6 +8,11 @@
 //                     --out FILE --quick]
 //   APPFIREWALL_DIST=/path/to/dist node benchmarks/http.bench.js   (a private build)
 //
+// The default run takes about 13 minutes on the project's 2-core VM; --quick
+// (1 round, 1.5 s runs, 1 s warm-up, one calibration run) about 2, for a
+// smoke test: its figures are too short to quote. --out FILE also writes the
+// Markdown report (the part to paste into RESULTS.md) to FILE.
+//
 // Configurations (benchmarks/server.js): bare (Fastify, no plugin), off,
 // local (file exporter to a tmp file), ship (default options, to an ingest
 // this process runs on 127.0.0.1 that answers 200), ship+enforce (ship with
@@ -27,7 +32,7 @@
 // server, and the load generator (benchmarks/suite/load.js), each on its own
 // event loop. Per server:
 //   1. warm-up: --warmup s at saturation, unmeasured;
-//   2. saturation: --duration s, closed loop (autocannon, --connections);
+//   2. saturation: --duration s, closed loop (--connections sockets);
 //   3. open loop at each of --rates percent of bare's capacity, --duration s
 //      each: requests on a fixed schedule, latency from the scheduled send
 //      time (no coordinated omission, see load.js). Bare's capacity is
@@ -78,9 +83,10 @@ const IPC_MS = 30_000
 
 // -------------------------------------------------------------- processes
 
+let lastId = 0
 /** Sends `msg` with an id and resolves with the answer carrying that id; bounded by `ms`. */
 function ask (child, msg, ms, what) {
-  const id = ask.next = (ask.next ?? 0) + 1
+  const id = ++lastId
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.removeListener('message', onMessage); reject(new Error(`${what}: no answer in ${ms} ms`)) }, ms)
     function onMessage (answer) {
@@ -190,6 +196,7 @@ function logRun (round, workload, config, r) {
     const s = r.stats
     const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0)
     line += ` | served ${r.served} emitted ${s.emitted} sent ${s.sent} dropped ${dropped}`
+    if (s.limiter !== null) line += ` limiter tracked ${s.limiter.tracked} blocked ${s.limiter.blocked}`
   }
   if (problems > 0) line += ` | UNEXPECTED: ${problems} wrong statuses, errors or timeouts`
   console.log(line)
@@ -208,9 +215,9 @@ function report (header, capacity, results) {
     const bareRps = median(bare.sat.map((x) => x.rps))
     const bareCpu = median(bare.sat.map((x) => x.cpuPerReq))
     lines.push(`### ${WORKLOAD_TITLE[workload] ?? workload}: saturation`, '')
-    lines.push(`Closed loop (autocannon, ${opts.connections} connections), ${opts.duration} s per run, medians of ${opts.rounds} round(s). ` +
+    lines.push(`Closed loop (${opts.connections} connections, one request in flight on each), ${opts.duration} s per run, medians of ${opts.rounds} round(s). ` +
       'CPU: server user + system time per request served, out-of-band shipping included. ' +
-      'Shipped/served: stats().sent / requests served over the server\'s life (warm-up, saturation, open loop), all rounds.', '')
+      'Shipped/served: stats().sent (local: lines written) / requests served over the server\'s life (warm-up, saturation, open loop), all rounds.', '')
     lines.push('| config | req/s | vs bare | CPU µs/req | Δ bare | shipped/served | dropped |', '|---|---:|---:|---:|---:|---:|---:|')
     for (const config of opts.configs) {
       const r = byConfig[config]
@@ -238,7 +245,7 @@ function report (header, capacity, results) {
     }
     // How late the generator itself sent: latency it adds to every configuration alike.
     const lag = opts.rates.map((pct) => median(opts.configs.flatMap((c) => byConfig[c].open[pct].map((x) => x.sendLagP99))))
-    lines.push('', `Generator health: p99 of (real - scheduled send time), median over runs, at ${opts.rates.join('/')}%: ` +
+    lines.push('', `Generator health: p99 of its own lateness (scheduled send to the moment it sent or queued the request), median over runs, at ${opts.rates.join('/')}%: ` +
       `${lag.map((x) => x.toFixed(3)).join('/')} ms (added to every configuration's latency alike; large values mean the machine, not the server, was busy).`, '')
   }
   return lines.join('\n')
@@ -247,10 +254,11 @@ function report (header, capacity, results) {
 function machine () {
   let uname = `${os.type()} ${os.release()} ${os.arch()}`
   let commit = 'unknown'
-  try { uname = execFileSync('uname', ['-a'], { encoding: 'utf8' }).trim() } catch {}
+  const run = (cmd, args) => execFileSync(cmd, args, { cwd: __dirname, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).trim()
+  try { uname = run('uname', ['-a']) } catch {}
   try {
-    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim()
-    if (execFileSync('git', ['status', '--porcelain', '--', '../lib'], { cwd: __dirname, encoding: 'utf8' }).trim() !== '') commit += ' (lib/ modified)'
+    commit = run('git', ['rev-parse', '--short', 'HEAD'])
+    if (run('git', ['status', '--porcelain', '--', '../lib']) !== '') commit += ' (lib/ modified)'
   } catch {}
   const cpus = os.cpus()
   return [

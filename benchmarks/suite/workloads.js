@@ -1,7 +1,7 @@
 'use strict'
 // The request streams of the HTTP suite (benchmarks/http.bench.js), shared by
-// its two drivers (autocannon at saturation, the open-loop generator) so that
-// both send the same bytes.
+// both modes of its load generator (suite/load.js: saturation and open loop)
+// so that both send the same bytes.
 //
 //   root  GET / only: the hello-world route, 200.
 //   mix   a 404-heavy stream: half GET /, half misses: probes a scanner sends
