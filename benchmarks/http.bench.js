@@ -123,6 +123,7 @@ function startServer (config, ingestPort) {
 }
 
 async function stopServer (child) {
+  if (child.exitCode !== null || child.signalCode !== null) return
   const exited = new Promise((resolve) => child.once('exit', resolve))
   try {
     await ask(child, { cmd: 'close' }, 10_000, 'close')
@@ -187,9 +188,12 @@ async function runServer (load, ingestPort, config, workload, capacity) {
   }
 }
 
+/** Requests of a server's runs that got another status than their path's, or no answer. */
+const problemsOf = (r) => [r.sat, ...Object.values(r.open)].reduce((n, x) => n + x.bad + x.errors, 0)
+
 function logRun (round, workload, config, r) {
   const ms = (x) => x.toFixed(3)
-  const problems = [r.sat, ...Object.values(r.open)].reduce((n, x) => n + x.bad + x.errors + (x.timeouts ?? 0), 0)
+  const problems = problemsOf(r)
   let line = `round ${round} ${workload.padEnd(4)} ${config.padEnd(12)} sat ${String(Math.round(r.sat.rps)).padStart(6)} req/s ${r.sat.cpuPerReq.toFixed(1)} us/req |` +
     Object.entries(r.open).map(([pct, o]) => ` ${pct}%: ${ms(o.p50)}/${ms(o.p99)}/${ms(o.p999)} ms ${o.cpuPerReq.toFixed(1)} us lag99 ${ms(o.sendLagP99)}${o.waitedForSocket ? ` waited ${o.waitedForSocket}` : ''}`).join(' |')
   if (r.stats !== null) {
@@ -198,7 +202,7 @@ function logRun (round, workload, config, r) {
     line += ` | served ${r.served} emitted ${s.emitted} sent ${s.sent} dropped ${dropped}`
     if (s.limiter !== null) line += ` limiter tracked ${s.limiter.tracked} blocked ${s.limiter.blocked}`
   }
-  if (problems > 0) line += ` | UNEXPECTED: ${problems} wrong statuses, errors or timeouts`
+  if (problems > 0) line += ` | UNEXPECTED: ${problems} wrong statuses or lost requests`
   console.log(line)
 }
 
@@ -290,7 +294,7 @@ async function main () {
     }
     let problems = 0
     for (let round = 1; round <= opts.rounds; round++) {
-      // Rotate the order so that no configuration always runs first (or right after another).
+      // Rotate the order so that no configuration always runs first in a round.
       const order = opts.configs.map((_, i) => opts.configs[(i + round - 1) % opts.configs.length])
       for (const workload of opts.workloads) {
         for (const config of order) {
@@ -304,7 +308,7 @@ async function main () {
             acc.sent += r.stats.sent
             acc.dropped += Object.values(r.stats.dropped).reduce((a, b) => a + b, 0)
           }
-          problems += [r.sat, ...Object.values(r.open)].reduce((n, x) => n + x.bad + x.errors + (x.timeouts ?? 0), 0)
+          problems += problemsOf(r)
         }
       }
     }
@@ -313,11 +317,11 @@ async function main () {
     console.log('\n' + markdown)
     if (opts.out !== undefined) writeFileSync(opts.out, markdown + '\n')
     if (problems > 0) {
-      console.error(`${problems} requests got an unexpected status, an error or a timeout: the figures above are suspect`)
+      console.error(`${problems} requests got an unexpected status or no answer: the figures above are suspect`)
       process.exitCode = 1
     }
   } finally {
-    load.disconnect()
+    if (load.connected) load.disconnect()
     ingest.close()
   }
 }
