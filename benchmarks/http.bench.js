@@ -232,7 +232,8 @@ function report (header, capacity, results) {
         `${shipping ? (r.sent / r.served).toFixed(3) : ''} | ${shipping ? thousands(r.dropped) : ''} |`)
     }
     lines.push('', `### ${WORKLOAD_TITLE[workload] ?? workload}: open loop`, '')
-    lines.push(`Fixed rates of ${opts.rates.join('/')}% of bare's capacity (${thousands(capacity[workload])} req/s, measured first), ` +
+    lines.push(`Fixed rates of ${opts.rates.join('/')}% of bare's capacity (${thousands(capacity[workload])} req/s, measured first; ` +
+      `bare's saturation in the rounds: ${bare.sat.map((x) => thousands(x.rps)).join(', ')} req/s: where far lower, the machine was busier and the top rate was an overload), ` +
       `${opts.duration} s per rate, latency from the scheduled send to the last byte of the answer, in ms; medians of ${opts.rounds} round(s); ` +
       'Δ = the configuration\'s median minus bare\'s.', '')
     lines.push('| rate | config | p50 | Δ | p99 | Δ | p99.9 | Δ | CPU µs/req | Δ |', '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|')
@@ -269,7 +270,7 @@ function machine () {
     `- command: \`node ${process.argv.slice(1).map((a) => a.replace(process.cwd() + '/', '')).join(' ')}\`${process.env.APPFIREWALL_DIST ? ` with APPFIREWALL_DIST=${process.env.APPFIREWALL_DIST}` : ''}`,
     `- node ${process.version}; ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GB; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     `- \`${uname}\``,
-    `- ${new Date().toISOString()}; commit ${commit}; plugin from ${DIST}`,
+    `- ${new Date().toISOString()}; checkout at ${commit}; plugin from ${DIST}`,
     `- ${opts.rounds} round(s); per server: ${opts.warmup} s warm-up, ${opts.duration} s saturation, ${opts.duration} s at each open-loop rate; configurations: ` +
       opts.configs.map((c) => `${c} (${CONFIGS[c].doc})`).join('; ')
   ]
