@@ -2,6 +2,7 @@
 // default user agents of scanners are named, ordinary clients are not.
 import t from 'tap'
 import { classifyUserAgent, MAX_UA_EXAMINED, UA_CACHE_SIZE } from '../lib/classify/user-agent'
+import { localApp } from './fixtures'
 
 const tools: Array<[ua: string, family: string]> = [
   ['sqlmap/1.7.2#stable (https://sqlmap.org)', 'sqlmap'],
@@ -91,4 +92,24 @@ t.test('answers stay right when they are remembered and when the memory is empti
   }
   t.equal(named, UA_CACHE_SIZE * 3, 'only the Nikto user agents were named')
   t.equal(classifyUserAgent(sqlmap), 'sqlmap', 'still right after the memory was emptied')
+})
+
+t.test('through the plugin: user agents that share a cache slot keep their own verdict and text', async (t) => {
+  // Equal length, equal last, middle and ninth-from-last characters: one slot
+  // of the request path's user-agent cache; only the first characters differ.
+  const tail = ' (compatible; probe-' + 'x'.repeat(40) + ')'
+  const uas = ['sqlmap/1.7' + tail, 'Xqlmap/1.7' + tail, 'nikto /1.7' + tail, 'Nikto/ 1.7' + tail]
+  t.equal(new Set(uas.map((u) => u.length)).size, 1)
+  const { app, events } = await localApp(t)
+  app.get('/', async () => 'ok')
+  for (let round = 0; round < 3; round++) {
+    for (const ua of uas) await app.inject({ url: '/', headers: { 'user-agent': ua } })
+  }
+  const got = (await events()).filter((e) => e.type === 'http_request')
+  t.equal(got.length, 12)
+  for (let i = 0; i < got.length; i++) {
+    const ua = uas[i % uas.length]!
+    t.equal(got[i]!.ua, ua, `request ${i}: its own user agent`)
+    t.equal(got[i]!.ua_class, classifyUserAgent(ua), `request ${i}: its own verdict`)
+  }
 })
