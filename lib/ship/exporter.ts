@@ -53,3 +53,35 @@ export type ExportResult = Record<'sent' | ExportDrop | 'deliveries', number>
 export function emptyResult (): ExportResult {
   return { sent: 0, rejected: 0, breaker: 0, serialization: 0, io: 0, shutdown: 0, deliveries: 0 }
 }
+
+/**
+ * The NDJSON text of a batch as UTF-8 bytes: every line and its `\n` written
+ * straight into one buffer. `lines.join('\n') + '\n'` copied each line into a
+ * joined string, copied that again to append the last newline, then scanned
+ * it for its UTF-8 length and copied it into a Buffer; here each line is
+ * converted once. The buffer starts at one byte per character (what ASCII and
+ * most Latin-1 text takes) and grows only when a line may not fit, so it is at
+ * most about twice the batch's UTF-8 size.
+ */
+export function ndjsonBytes (lines: readonly string[]): Buffer {
+  let chars = lines.length
+  for (const line of lines) chars += line.length
+  let buf = Buffer.allocUnsafe(chars)
+  let off = 0
+  let left = chars // characters (and newlines) not written yet
+  for (const line of lines) {
+    left -= line.length + 1
+    // A UTF-16 unit is at most 3 bytes of UTF-8: only a line that might not fit is measured.
+    if (buf.length - off < 3 * line.length + 1) {
+      const need = Buffer.byteLength(line) + 1
+      if (buf.length - off < need + left) {
+        const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, off + need + left))
+        buf.copy(bigger, 0, 0, off)
+        buf = bigger
+      }
+    }
+    off += buf.write(line, off, 'utf8')
+    buf[off++] = 0x0a
+  }
+  return buf.subarray(0, off)
+}

@@ -1,0 +1,58 @@
+// The bytes of a batch (ship: the gzipped POST body; local: the appended
+// text) are each line in UTF-8 followed by a newline, whatever the lines hold.
+// The body is written line by line into a buffer sized at one byte per
+// character and grown when a line may not fit: these batches start with ASCII
+// and end with text of two, three and four UTF-8 bytes per character, so the
+// buffer must grow, more than once, in the middle of a batch.
+import t from 'tap'
+import type { Test } from 'tap'
+import Fastify from 'fastify'
+import { readFileSync } from 'node:fs'
+import appFirewall from '../lib/index'
+import { localApp, startIngest } from './fixtures'
+
+const TEXTS = ['plain ascii', 'é'.repeat(300), '€'.repeat(500), '😀'.repeat(400), 'mixé€😀'.repeat(200), '\u0000"\\ control']
+
+/** Records one custom event per text, in order, on a request to `/`. */
+function routes (app: ReturnType<typeof Fastify>): void {
+  app.get('/', async (request) => {
+    for (let i = 0; i < 40; i++) request.appfirewall.record('ascii.' + i, { n: i })
+    for (const text of TEXTS) request.appfirewall.record('text', { text })
+    return 'ok'
+  })
+}
+
+function customTexts (lines: string[]): string[] {
+  return lines.map((l) => JSON.parse(l)).filter((e) => e.type === 'custom' && e.name === 'text').map((e) => e.fields.text)
+}
+
+t.test('ship: the gunzipped body is every line in UTF-8, each followed by a newline', async (t: Test) => {
+  const ingest = await startIngest()
+  t.teardown(() => ingest.close())
+  const app = Fastify()
+  await app.register(appFirewall, { mode: 'ship', apiKey: 'k', endpoint: ingest.url, cloudflareRefreshMs: 0, batchSize: 1000 })
+  routes(app)
+  t.teardown(() => app.close())
+  const res = await app.inject('/')
+  t.equal(res.statusCode, 200)
+  t.equal(await app.appfirewall.flush(5000), true)
+  t.equal(ingest.accepted().length, 1, 'one batch')
+  const req = ingest.accepted()[0]!
+  t.equal(req.decodeError, undefined)
+  t.equal(req.endsWithNewline, true)
+  t.equal(req.lines.length, 40 + TEXTS.length + 1, 'every custom event and the http_request')
+  t.same(customTexts(req.lines), TEXTS, 'every text intact, in order')
+})
+
+t.test('local: the appended text is the same lines, UTF-8, newline-terminated', async (t: Test) => {
+  const { app, file } = await localApp(t, { batchSize: 1000 })
+  routes(app)
+  await app.inject('/')
+  t.equal(await app.appfirewall.flush(5000), true)
+  const text = readFileSync(file, 'utf8')
+  t.ok(text.endsWith('\n'))
+  const lines = text.slice(0, -1).split('\n')
+  t.equal(lines.length, 40 + TEXTS.length + 1)
+  t.same(customTexts(lines), TEXTS)
+  t.notOk(text.includes('\ufffd'), 'valid UTF-8: no character was replaced')
+})
