@@ -34,6 +34,8 @@
 //   ship~noals  ship with the plugin's storage.run replaced by a plain call
 //               (AsyncLocalStorage never enabled): the price of record() by ALS
 //   ship~nopre  ship without the plugin's preHandler hook
+//   ship~noabort ship without the plugin's onRequestAbort hook (Fastify then
+//               adds no 'close' listener per request)
 //   ship~noua   ship with classifyUserAgent stubbed out
 //   ship~noip   ship with resolveClientIp stubbed out (fixed 127.0.0.1 result)
 //   ship~noline ship with httpRequestLine returning a constant line
@@ -57,6 +59,11 @@
 //     [--profile]  (also print, per configuration, where the instructions of
 //                   the median window go: native functions by name, JIT code
 //                   named through node's --perf-basic-prof map)
+//     [--v8-threads] (keep V8's background threads; by default the server
+//                   runs with --single-threaded under callgrind: see startServer)
+//     [--profile-all] (with --profile: every function, not the top 40; for diffs)
+//     [--inclusive] (with --profile: inclusive counts, callees included, of
+//                   the plugin's own JS functions only)
 // AFW_DIST=/path/to/dist overrides ../dist (a private build while others edit).
 const { spawn, execFileSync } = require('node:child_process')
 const { readFileSync, mkdtempSync, rmSync } = require('node:fs')
@@ -120,6 +127,11 @@ function applyStubs (app, stubs) {
       app.addHook = function (name, fn) {
         return name === 'preHandler' && fn.name === 'preHandler' ? this : addHook.call(this, name, fn)
       }
+    } else if (stub === 'noabort') {
+      const addHook = app.addHook
+      app.addHook = function (name, fn) {
+        return name === 'onRequestAbort' ? this : addHook.call(this, name, fn)
+      }
     } else if (stub === 'noua') {
       require(join(DIST, 'classify/user-agent.js')).classifyUserAgent = () => undefined
     } else if (stub === 'noip') {
@@ -155,7 +167,15 @@ function startIngest () {
 function startServer (spec, ingestPort, native, outDir, profile) {
   // `ship@/some/dist` runs that configuration against another build (a before/after in one run).
   const [config, dist] = spec.split('@')
-  const script = [...(profile ? ['--perf-basic-prof-only-functions'] : []), __filename, '--serve', config, String(ingestPort)]
+  // V8's background threads (concurrent compiling, marking, parallel
+  // scavenges) buy nothing under valgrind, which runs one thread at a time,
+  // and their spin-waits made a window's count depend on how busy the
+  // machine was (ship read 77k one run and 109k the next, bare unchanged):
+  // with --single-threaded the same work runs on the main thread, counted
+  // all the same. The memory reducer starts major GCs on wall-clock timers,
+  // which run ~50x slower under valgrind: off too. --v8-threads keeps both.
+  const threads = native || process.argv.includes('--v8-threads') ? [] : ['--single-threaded', '--no-memory-reducer']
+  const script = [...threads, ...(profile ? ['--perf-basic-prof-only-functions'] : []), __filename, '--serve', config, String(ingestPort)]
   const cmd = native ? process.execPath : 'valgrind'
   const args = native
     ? script
@@ -209,7 +229,8 @@ function stats (child) {
 function printProfile (pid, outDir, counts, requests) {
   const m = median(counts)
   const w = counts.indexOf(counts.reduce((a, b) => Math.abs(b - m) < Math.abs(a - m) ? b : a)) + 2
-  const text = execFileSync('callgrind_annotate', ['--threshold=100', join(outDir, `cg.${pid}.${w}`)], { encoding: 'utf8', maxBuffer: 1 << 28 })
+  const inclusive = process.argv.includes('--inclusive')
+  const text = execFileSync('callgrind_annotate', ['--threshold=100', ...(inclusive ? ['--inclusive=yes'] : []), join(outDir, `cg.${pid}.${w}`)], { encoding: 'utf8', maxBuffer: 1 << 28 })
   // Code addresses are reused after GC: the map is read in order and the
   // latest entry that covers an address names it.
   let ranges = []
@@ -236,7 +257,10 @@ function printProfile (pid, outDir, counts, requests) {
     else fn = fn.replace(/^\?\?\?:/, '').replace(/^.*\/[^:]*:/, '')
     by.set(fn, (by.get(fn) ?? 0) + Number(r[1].replace(/,/g, '')) / requests)
   }
-  const top = [...by].sort((a, b) => b[1] - a[1]).slice(0, 40)
+  // Inclusive: a function's callees are counted in it (and a function met at
+  // several addresses is summed, so recursion and re-JITs overcount): read it
+  // for this plugin's own functions, which are listed apart.
+  const top = [...by].sort((a, b) => b[1] - a[1]).filter(([fn]) => !inclusive || fn.includes(DIST) || fn.includes('/lib/')).slice(0, process.argv.includes('--profile-all') ? Infinity : 40)
   for (const [fn, n] of top) console.log(`    ${String(Math.round(n)).padStart(6)}  ${fn.slice(0, 140)}`)
 }
 
