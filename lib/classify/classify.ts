@@ -1,20 +1,27 @@
 // The 404 classifier: `scanner`, `benign-miss` or `unknown`, and for a scanner
 // the family that fired (`rule`). Pure: a string in, a shared frozen verdict
-// out; no clock, no I/O, no allocation beyond the path segments.
+// out; no clock, no I/O, and an ordinary path allocates nothing.
 //
 // The pattern library (lib/classify/patterns.ts) is compiled on first use into
-// three literal automata (lib/classify/literal-automaton.ts): one over the
-// normalised path, one over the file name, one over the query. Each scan reads
-// every character once and never backtracks, so the cost is linear in the
-// (capped) input whatever it contains.
+// two literal automata (lib/classify/literal-automaton.ts): one over the
+// normalised path, which also carries the file-name patterns, one over the
+// query. Each scan reads every character once and never backtracks, so the
+// cost is linear in the (capped) input whatever it contains. A request target
+// that is already normalised but for case (most of them) is scanned as it is,
+// in one pass that checks that on the way (lib/classify/path-scan.ts); any
+// other goes through lib/classify/normalize-path.ts first.
 
 import type { Classification } from '../types'
 import { FST_APPFIREWALL_PATTERN_LIBRARY } from '../errors'
 import {
   families, nameTags, pathTags, queryTags, allowedDotSegments, vcsDotPrefixes
 } from './patterns'
-import { createNormalizedPath, normalizeInto, type NormalizedPath } from './normalize-path'
-import { createScanHits, LiteralAutomaton, type Pattern, type ScanHits } from './literal-automaton'
+import { createNormalizedPath, normalizeInto } from './normalize-path'
+import { LiteralAutomaton, type Pattern } from './literal-automaton'
+import {
+  createScan, PathScanner, PATH_GROUPS, PATH_STRONG, PATH_WEAK, PATH_TAGS, NAME_STRONG, NAME_WEAK, NAME_TAGS,
+  QUERY_GROUPS, QUERY_STRONG, QUERY_TAGS, RAW_PATH_STOPS, type Scan
+} from './path-scan'
 
 export interface PathVerdict {
   readonly classification: Classification
@@ -33,31 +40,46 @@ function familyBit (rule: string): number {
   return 1 << i
 }
 
-function tagBits<T extends Record<string, readonly string[]>> (tags: T, into: Pattern[]): Record<keyof T, number> {
+/**
+ * A file-name pattern, which sees `^<last segment>$`, as a path pattern, which
+ * sees `^/seg1/.../segN/$`: `^` becomes the `/` before the segment and `$` the
+ * `/$` after the last one. Without another `/` in it, a match then lies
+ * within one segment, and lib/classify/path-scan.ts keeps the last segment's.
+ */
+function nameAsPathPattern (text: string): string {
+  const core = text.replace(/^\^/, '').replace(/\$$/, '')
+  if (core === '' || core.includes('/')) throw new FST_APPFIREWALL_PATTERN_LIBRARY(`file name pattern ${JSON.stringify(text)} is empty or holds a slash`)
+  return (text.startsWith('^') ? '/' : '') + core + (text.endsWith('$') ? '/$' : '')
+}
+
+function tagBits<T extends Record<string, readonly string[]>> (tags: T, into: Pattern[], group: number, rewrite = (text: string) => text): Record<keyof T, number> {
   const bits = {} as Record<keyof T, number>
   let i = 0
   for (const key of Object.keys(tags) as Array<keyof T>) {
     const bit = 1 << i++
     bits[key] = bit
-    for (const text of tags[key] as readonly string[]) into.push({ text, group: 2, bit })
+    for (const text of tags[key] as readonly string[]) into.push({ text: rewrite(text), group, bit })
   }
   return bits
 }
 
 const pathPatterns: Pattern[] = []
-const namePatterns: Pattern[] = []
 const queryPatterns: Pattern[] = []
 families.forEach((f, i) => {
   const bit = 1 << i
-  for (const text of f.path ?? []) pathPatterns.push({ text, group: 0, bit })
-  for (const text of f.pathOutsideContent ?? []) pathPatterns.push({ text, group: 1, bit })
-  for (const text of f.name ?? []) namePatterns.push({ text, group: 0, bit })
-  for (const text of f.scriptName ?? []) namePatterns.push({ text, group: 1, bit })
-  for (const text of f.query ?? []) queryPatterns.push({ text, group: 0, bit })
+  for (const text of f.path ?? []) pathPatterns.push({ text, group: PATH_STRONG, bit })
+  for (const text of f.pathOutsideContent ?? []) pathPatterns.push({ text, group: PATH_WEAK, bit })
+  for (const text of f.name ?? []) pathPatterns.push({ text: nameAsPathPattern(text), group: NAME_STRONG, bit })
+  for (const text of f.scriptName ?? []) pathPatterns.push({ text: nameAsPathPattern(text), group: NAME_WEAK, bit })
+  for (const text of f.query ?? []) queryPatterns.push({ text, group: QUERY_STRONG, bit })
 })
-const PT = tagBits(pathTags, pathPatterns)
-const NT = tagBits(nameTags, namePatterns)
-const QT = tagBits(queryTags, queryPatterns)
+const PT = tagBits(pathTags, pathPatterns, PATH_TAGS)
+const NT = tagBits(nameTags, pathPatterns, NAME_TAGS, nameAsPathPattern)
+const QT = tagBits(queryTags, queryPatterns, QUERY_TAGS)
+for (const p of [...pathPatterns, ...queryPatterns]) {
+  // A pattern of anchors alone would match before the first character, which no scan reads.
+  if (p.text.replace(/^\^/, '').replace(/\$$/, '') === '') throw new FST_APPFIREWALL_PATTERN_LIBRARY(`empty pattern ${JSON.stringify(p.text)}`)
+}
 
 const F_TRAVERSAL = familyBit('traversal')
 const F_OS_FILE = familyBit('os-file')
@@ -143,51 +165,62 @@ function isDotNetTopic (seg: string): boolean {
 
 /**
  * The compiled library and the working memory of a classification. Built on
- * first use (a few milliseconds, about 2 MB of tables), so that an app with
+ * first use (a fraction of a second, about 4.5 MB of tables), so that an app with
  * classify404 off never pays for it.
  */
 class PathClassifier {
-  private readonly pathAutomaton = new LiteralAutomaton(pathPatterns)
-  private readonly nameAutomaton = new LiteralAutomaton(namePatterns)
-  private readonly queryAutomaton = new LiteralAutomaton(queryPatterns)
+  private readonly scanner = new PathScanner(
+    new LiteralAutomaton(pathPatterns, PATH_GROUPS, RAW_PATH_STOPS), new LiteralAutomaton(queryPatterns, QUERY_GROUPS))
+
   // Working memory of verdict() alone, reused so that an ordinary path
-  // allocates nothing: filled and read within one call, passed down explicitly.
+  // allocates nothing: filled and read within one synchronous call, passed
+  // down explicitly.
   private readonly normalized = createNormalizedPath()
-  private readonly hits = createScanHits()
+  private readonly scan = createScan()
 
   verdict (target: string): PathVerdict {
-    return this.decide(normalizeInto(this.normalized, target), this.hits)
+    const r = this.scan
+    if (this.scanner.scanTarget(target, r)) {
+      // The target is its own normalised form but for ASCII case, which only
+      // the hidden-segment checks (set lookups of segment names) read.
+      return this.decide(r.slashDot ? target.toLowerCase() : target, r)
+    }
+    const n = normalizeInto(this.normalized, target)
+    if (n.traversal) return TRAVERSAL
+    this.scanner.scanNormalized(n.path, n.end, n.count, n.query, r)
+    return this.decide(n.path, r)
   }
 
-  private decide (n: NormalizedPath, hits: ScanHits): PathVerdict {
-    if (n.traversal) return TRAVERSAL
-
-    const path = n.path
-    const end = n.end
-    const depth = n.count
-    // The file name is path[nameStart, end): the last segment.
-    const nameStart = end === 0 ? 0 : path.lastIndexOf('/', end - 1) + 1
-
-    // A name longer than NAME_MAX (255) cannot be a file on any server: skip it.
-    if (end - nameStart <= 255) {
-      this.nameAutomaton.scan(path, nameStart, end, false, hits)
-    } else {
-      hits.strong = 0
-      hits.weak = 0
-      hits.tags = 0
+  /** See scanBothWays. */
+  scanBothWays (target: string): BothWays {
+    const shortcut = createScan()
+    const took = this.scanner.scanTarget(target, shortcut)
+    const n = normalizeInto(createNormalizedPath(), target)
+    const normalized = createScan()
+    if (!n.traversal) this.scanner.scanNormalized(n.path, n.end, n.count, n.query, normalized)
+    return {
+      shortcut: took ? { scan: shortcut, path: target.toLowerCase().slice(0, shortcut.end) } : undefined,
+      normalized: n.traversal ? undefined : { scan: normalized, path: n.path.slice(0, n.end) }
     }
-    const nt = hits.tags
+  }
+
+  /** The verdict for a normalised path (read in path[0, r.end)) and what the scan of it found. */
+  private decide (path: string, r: Scan): PathVerdict {
+    const end = r.end
+    const depth = r.depth
+    // The file name is path[nameStart, end): the last segment.
+    const nameStart = r.nameStart
+    const nt = r.nameTags
     const script = (nt & NT.script) !== 0
     // Script-name patterns (`^admin`, `upload`, shell words) count only for a
     // server-side script: `/shell.php` is a probe, `/shell-energy` is not. A
     // hidden name on a topic page (`/tags/.env`) names a subject, not a file.
     const topicPage = depth > 1 && path.charCodeAt(nameStart) === 46 && topicDirs.has(previousSegment(path, nameStart))
-    const nameFamilies = script ? hits.strong | hits.weak : topicPage ? 0 : hits.strong
+    const nameFamilies = script ? r.nameStrong | r.nameWeak : topicPage ? 0 : r.nameStrong
 
-    if (n.query !== '') {
-      this.queryAutomaton.scan(n.query, 0, n.query.length, false, hits)
-      let q = hits.strong
-      const qt = hits.tags
+    if (r.hasQuery) {
+      let q = r.queryStrong
+      const qt = r.queryTags
       if ((qt & QT.phpCgiArgument) !== 0) q |= F_VENDOR
       // A remote URL that ends like an include payload (`.txt?`, `?`), sent to a script.
       if ((qt & QT.remoteUrl) !== 0 && (qt & QT.remoteScript) !== 0 && (script || depth === 0)) q |= F_FILE_INCLUSION
@@ -196,13 +229,12 @@ class PathClassifier {
       if (q !== 0) return verdictForBits(q)
     }
 
-    this.pathAutomaton.scan(path, 0, end, true, hits)
-    const pathFamilies = hits.strong
-    const pathWeak = hits.weak
-    const pt = hits.tags
+    const pathFamilies = r.pathStrong
+    const pathWeak = r.pathWeak
+    const pt = r.pathTags
 
     if ((pathFamilies & F_STRONG_FIRST) !== 0) return verdictForBits(pathFamilies & F_STRONG_FIRST)
-    const hidden = hiddenSegment(path, end)
+    const hidden = r.slashDot ? hiddenSegment(path, end) : undefined
     if (hidden !== undefined) return hidden
     // A script where uploads and images live, a shell word or a throwaway name.
     if (script && ((nameFamilies & F_WEBSHELL) !== 0 || (pt & PT.writableDir) !== 0 || isThrowawayName(path, nameStart, end))) {
@@ -237,7 +269,7 @@ let classifier: PathClassifier | undefined
 
 /**
  * Classifies a 404 path (a query string may follow). Returns a shared frozen
- * verdict: nothing is allocated per call beyond the path's segments.
+ * verdict: an ordinary path allocates nothing.
  * Never throws; anything that is not a string is `unknown`.
  */
 export function classifyPathVerdict (path: string): PathVerdict {
@@ -248,6 +280,23 @@ export function classifyPathVerdict (path: string): PathVerdict {
   } catch {
     return UNKNOWN
   }
+}
+
+export interface BothWays {
+  /** The one-pass scan of the raw target; undefined when it does not apply. */
+  shortcut: { scan: Scan, path: string } | undefined
+  /** The scan after the normaliser; undefined for a traversal (decided before any scan). */
+  normalized: { scan: Scan, path: string } | undefined
+}
+
+/**
+ * For tests (test/classify-fast-path.test.ts): `target` scanned both ways,
+ * each with the normalised path it stands for. Wherever the shortcut
+ * applies, the two must agree, or a verdict could depend on which ran.
+ */
+export function scanBothWays (target: string): BothWays {
+  classifier ??= new PathClassifier()
+  return classifier.scanBothWays(target)
 }
 
 /**
