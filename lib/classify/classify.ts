@@ -138,10 +138,10 @@ function previousSegment (path: string, start: number): string {
   return slash <= 0 ? '' : path.slice(path.lastIndexOf('/', slash - 1) + 1, slash)
 }
 
-/** A hidden file or folder anywhere in the path, other than platform routes. */
-function hiddenSegment (path: string, end: number): PathVerdict | undefined {
+/** A hidden file or folder in path[0, end), other than platform routes; the first `/.` is at `first`. */
+function hiddenSegment (path: string, first: number, end: number): PathVerdict | undefined {
   // Normalised paths hold no `.` segments, so `/.` always starts a hidden name.
-  for (let i = path.indexOf('/.'); i !== -1 && i < end; i = path.indexOf('/.', i + 1)) {
+  for (let i = first; i !== -1 && i < end; i = path.indexOf('/.', i + 1)) {
     let segEnd = path.indexOf('/', i + 1)
     if (segEnd === -1 || segEnd > end) segEnd = end
     const seg = path.slice(i + 1, segEnd)
@@ -183,7 +183,7 @@ class PathClassifier {
     if (this.scanner.scanTarget(target, r)) {
       // The target is its own normalised form but for ASCII case, which only
       // the hidden-segment checks (set lookups of segment names) read.
-      return this.decide(r.slashDot ? target.toLowerCase() : target, r)
+      return this.decide(r.upper && r.hidden !== -1 ? target.toLowerCase() : target, r)
     }
     const n = normalizeInto(this.normalized, target)
     if (n.traversal) return TRAVERSAL
@@ -234,7 +234,7 @@ class PathClassifier {
     const pt = r.pathTags
 
     if ((pathFamilies & F_STRONG_FIRST) !== 0) return verdictForBits(pathFamilies & F_STRONG_FIRST)
-    const hidden = r.slashDot ? hiddenSegment(path, end) : undefined
+    const hidden = r.hidden === -1 ? undefined : hiddenSegment(path, r.hidden, end)
     if (hidden !== undefined) return hidden
     // A script where uploads and images live, a shell word or a throwaway name.
     if (script && ((nameFamilies & F_WEBSHELL) !== 0 || (pt & PT.writableDir) !== 0 || isThrowawayName(path, nameStart, end))) {

@@ -56,8 +56,10 @@ export interface Scan {
   depth: number
   /** Where the last segment starts (0 for the root). */
   nameStart: number
-  /** false when path[0, end) holds no `/.` (no hidden segment to look for). */
-  slashDot: boolean
+  /** Where the first `/.` (a hidden segment) is in path[0, end); -1 for none. */
+  hidden: number
+  /** Whether the path may hold ASCII capitals (the raw target's; a normalised path has none). */
+  upper: boolean
 }
 
 export function createScan (): Scan {
@@ -74,19 +76,20 @@ export function createScan (): Scan {
     end: 0,
     depth: 0,
     nameStart: 0,
-    slashDot: true
+    hidden: -1,
+    upper: false
   }
 }
 
 /**
  * Characters whose columns the path automaton must flag for scanTarget: the
- * ones it stops at. `/`, `.` and `?` (the end of the path) it looks at; at
- * any other the raw path may differ from its normalised form
+ * ones it stops at. `/`, `.`, `?` (the end of the path) and capitals it
+ * notes; at any other the raw path may differ from its normalised form
  * (lib/classify/normalize-path.ts: `%` decodes; `\` splits; `;` starts a
  * parameter; `#` and NUL end the path; whitespace and controls are trimmed;
  * `:` may start `::$DATA`) and it gives up.
  */
-export const RAW_PATH_STOPS = '/.?%\\;#:' + Array.from({ length: 33 }, (_, c) => String.fromCharCode(c)).join('')
+export const RAW_PATH_STOPS = '/.?%\\;#:ABCDEFGHIJKLMNOPQRSTUVWXYZ' + Array.from({ length: 33 }, (_, c) => String.fromCharCode(c)).join('')
 
 export class PathScanner {
   /** `path` was built with RAW_PATH_STOPS flagged; `query` with nothing flagged. */
@@ -123,9 +126,11 @@ export class PathScanner {
         if (c === 47) {
           if (!rawSlash(t, i, r)) return false
         } else if (c === 46) {
-          if (t.charCodeAt(i - 1) === 47) r.slashDot = true
+          if (r.hidden === -1 && t.charCodeAt(i - 1) === 47) r.hidden = i - 1
         } else if (c === 63) {
           break
+        } else if (c >= 65 && c <= 90) {
+          r.upper = true
         } else {
           return false
         }
@@ -182,7 +187,8 @@ export class PathScanner {
     clear(r)
     r.end = end
     r.depth = depth
-    r.slashDot = true
+    const hidden = path.indexOf('/.')
+    r.hidden = hidden < end ? hidden : -1
     const a = this.path
     const w = a.width | 0
     const mask = (a.flag - 1) | 0
@@ -270,5 +276,6 @@ function clear (r: Scan): void {
   r.end = 0
   r.depth = 0
   r.nameStart = 0
-  r.slashDot = false
+  r.hidden = -1
+  r.upper = false
 }
