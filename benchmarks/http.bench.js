@@ -111,7 +111,10 @@ function startIngest () {
 }
 
 function startServer (config, ingestPort) {
-  const child = fork(join(__dirname, 'server.js'), [config, String(ingestPort)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] })
+  // A private build outside the checkout (APPFIREWALL_DIST) resolves its
+  // dependencies (fastify-plugin, undici...) from the checkout's node_modules.
+  const env = { ...process.env, NODE_PATH: [join(__dirname, '..', 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(require('node:path').delimiter) }
+  const child = fork(join(__dirname, 'server.js'), [config, String(ingestPort)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env })
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${config}: server did not start in ${START_MS} ms`)) }, START_MS)
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${config}: server exited (${code})`)) })
@@ -266,7 +269,10 @@ function machine () {
     if (run('git', ['status', '--porcelain', '--', '../lib']) !== '') commit += ' (lib/ modified)'
   } catch {}
   const cpus = os.cpus()
+  const busy = os.loadavg()[0] > cpus.length / 2
   return [
+    ...(quick ? ['- **--quick: runs too short to quote; a smoke test only**'] : []),
+    ...(busy ? [`- **the machine was busy at start (load ${os.loadavg()[0].toFixed(2)} on ${cpus.length} cores): latencies and req/s are not fit to quote**`] : []),
     `- command: \`node ${process.argv.slice(1).map((a) => a.replace(process.cwd() + '/', '')).join(' ')}\`${process.env.APPFIREWALL_DIST ? ` with APPFIREWALL_DIST=${process.env.APPFIREWALL_DIST}` : ''}`,
     `- node ${process.version}; ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GB; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     `- \`${uname}\``,

@@ -55,15 +55,18 @@ export function emptyResult (): ExportResult {
 }
 
 /**
- * The NDJSON text of a batch as UTF-8 bytes: every line and its `\n` written
- * straight into one buffer. `lines.join('\n') + '\n'` copied each line into a
- * joined string, copied that again to append the last newline, then scanned
- * it for its UTF-8 length and copied it into a Buffer; here each line is
- * converted once. The buffer starts at one byte per character (what ASCII and
- * most Latin-1 text takes) and grows only when a line may not fit, so it is at
- * most about twice the batch's UTF-8 size.
+ * The NDJSON text of a batch as UTF-8 bytes, equal to
+ * `Buffer.from(lines.join('\n') + '\n')`: every line and its `\n` written
+ * straight into one buffer. The join built one string of the whole batch
+ * (flattening every line's concatenation tree into it), which was then
+ * scanned for its UTF-8 length and copied into a Buffer; here each line is
+ * converted once. The buffer starts at one byte per character (what ASCII
+ * takes) and grows only when a line may not fit: it ends at most about twice
+ * the body, and while it grows the old and the new one are both alive (about
+ * three times the body, as the join's string beside its Buffer was).
  */
 export function ndjsonBytes (lines: readonly string[]): Buffer {
+  if (lines.length === 0) return Buffer.from('\n')
   let chars = lines.length
   for (const line of lines) chars += line.length
   let buf = Buffer.allocUnsafe(chars)
