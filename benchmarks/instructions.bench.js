@@ -59,8 +59,8 @@
 //     [--profile]  (also print, per configuration, where the instructions of
 //                   the median window go: native functions by name, JIT code
 //                   named through node's --perf-basic-prof map)
-//     [--v8-threads] (keep V8's background threads; by default the server
-//                   runs with --single-threaded under callgrind: see startServer)
+//     [--single-threaded] (V8 without background threads nor memory reducer:
+//                   see startServer for why the figures do not use it)
 //     [--profile-all] (with --profile: every function, not the top 40; for diffs)
 //     [--inclusive] (with --profile: inclusive counts, callees included, of
 //                   the plugin's own JS functions only)
@@ -167,14 +167,14 @@ function startIngest () {
 function startServer (spec, ingestPort, native, outDir, profile) {
   // `ship@/some/dist` runs that configuration against another build (a before/after in one run).
   const [config, dist] = spec.split('@')
-  // V8's background threads (concurrent compiling, marking, parallel
-  // scavenges) buy nothing under valgrind, which runs one thread at a time,
-  // and their spin-waits made a window's count depend on how busy the
-  // machine was (ship read 77k one run and 109k the next, bare unchanged):
-  // with --single-threaded the same work runs on the main thread, counted
-  // all the same. The memory reducer starts major GCs on wall-clock timers,
-  // which run ~50x slower under valgrind: off too. --v8-threads keeps both.
-  const threads = native || process.argv.includes('--v8-threads') ? [] : ['--single-threaded', '--no-memory-reducer']
+  // --single-threaded (opt-in): V8's background threads (concurrent
+  // compiling and marking, parallel scavenges) on the main thread, and no
+  // memory reducer (it starts major GCs on wall-clock timers). Tried as a cure
+  // for window-to-window noise: bare's windows still spread 58k-87k, and it
+  // raised every count (bare 57k -> 69k, @fastify/rate-limit's delta 13.7k ->
+  // 17.6k, ship's 22.8k -> 39k), so it is not the method of the figures in
+  // RESULTS.md, which run V8 as production does.
+  const threads = !native && process.argv.includes('--single-threaded') ? ['--single-threaded', '--no-memory-reducer'] : []
   const script = [...threads, ...(profile ? ['--perf-basic-prof-only-functions'] : []), __filename, '--serve', config, String(ingestPort)]
   const cmd = native ? process.execPath : 'valgrind'
   const args = native
