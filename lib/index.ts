@@ -65,7 +65,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   if (unused !== undefined) fastify.addHook('onClose', async () => { await closeStore(unused, options.closeGraceMs, log) })
   if (sink === undefined) return // off: no hooks, no timers
 
-  if (options.classify404) classify('/') // builds the matchers (~60 ms) at boot, not on the first 404
+  if (options.classify404) classify('/') // builds the matchers (0.15-0.3 s and ~6 MB here) at boot, not on the first 404
   const allowList = options.allowList.length > 0 ? CidrSet.parse(options.allowList) : undefined
   const finisher = createFinisher({ options, sink, limiter, guard, allowList, envSuffix })
   const refused = new RefusedRequests(fastify.server, { contexts, finisher, guard, maxParamLength: routerMaxParamLength(fastify) })
