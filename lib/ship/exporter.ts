@@ -53,38 +53,3 @@ export type ExportResult = Record<'sent' | ExportDrop | 'deliveries', number>
 export function emptyResult (): ExportResult {
   return { sent: 0, rejected: 0, breaker: 0, serialization: 0, io: 0, shutdown: 0, deliveries: 0 }
 }
-
-/**
- * The NDJSON text of a batch as UTF-8 bytes, equal to
- * `Buffer.from(lines.join('\n') + '\n')`: every line and its `\n` written
- * straight into one buffer. The join built one string of the whole batch
- * (flattening every line's concatenation tree into it), which was then
- * scanned for its UTF-8 length and copied into a Buffer; here each line is
- * converted once. The buffer starts at one byte per character (what ASCII
- * takes) and grows only when a line may not fit: it ends at most about twice
- * the body, and while it grows the old and the new one are both alive (about
- * three times the body, as the join's string beside its Buffer was).
- */
-export function ndjsonBytes (lines: readonly string[]): Buffer {
-  if (lines.length === 0) return Buffer.from('\n')
-  let chars = lines.length
-  for (const line of lines) chars += line.length
-  let buf = Buffer.allocUnsafe(chars)
-  let off = 0
-  let left = chars // characters (and newlines) not written yet
-  for (const line of lines) {
-    left -= line.length + 1
-    // A UTF-16 unit is at most 3 bytes of UTF-8: only a line that might not fit is measured.
-    if (buf.length - off < 3 * line.length + 1) {
-      const need = Buffer.byteLength(line) + 1
-      if (buf.length - off < need + left) {
-        const bigger = Buffer.allocUnsafe(Math.max(2 * buf.length, off + need + left))
-        buf.copy(bigger, 0, 0, off)
-        buf = bigger
-      }
-    }
-    off += buf.write(line, off, 'utf8')
-    buf[off++] = 0x0a
-  }
-  return buf.subarray(0, off)
-}

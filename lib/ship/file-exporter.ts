@@ -5,7 +5,7 @@
 import { appendFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import type { Counters } from '../counters'
-import { emptyResult, ndjsonBytes } from './exporter'
+import { emptyResult } from './exporter'
 import type { Exporter, ExportResult } from './exporter'
 import { safeLogger } from './sink'
 import type { PluginLog } from '../guard'
@@ -54,7 +54,7 @@ export class FileExporter implements Exporter {
         this.dirReady = true
       }
       // Created readable by its owner only: the events hold client IPs and the fields the app recorded.
-      await appendFile(this.path, ndjsonBytes(lines), { mode: 0o600 })
+      await appendFile(this.path, lines.join('\n') + '\n', { mode: 0o600 })
     } catch (err) {
       this.counters.failures++
       result.io = lines.length

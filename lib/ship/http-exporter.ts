@@ -12,7 +12,7 @@ import { backoffDelay } from './backoff'
 import { Breaker } from './breaker'
 import { chooseRoute } from './dispatch'
 import type { Route } from './dispatch'
-import { emptyResult, ndjsonBytes } from './exporter'
+import { emptyResult } from './exporter'
 import type { Exporter, ExportResult } from './exporter'
 import { parseRetryAfter } from './retry-after'
 import { safeLogger } from './sink'
@@ -222,7 +222,7 @@ export class HttpExporter implements Exporter {
     }
     let body: Buffer
     try {
-      body = await gzipAsync(ndjsonBytes(lines), this.gzipOptions)
+      body = await gzipAsync(lines.join('\n') + '\n', this.gzipOptions)
     } catch {
       result.serialization += n
       return
