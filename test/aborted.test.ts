@@ -5,24 +5,40 @@ import { runInNewContext } from 'node:vm'
 import { setFlagsFromString } from 'node:v8'
 import type { LimitedInfo } from '../lib/types'
 import { connect } from 'node:net'
+import type { ServerResponse } from 'node:http'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import appFirewall from '../lib/index'
-import { listen, localApp, rawGet, rawRequest, sleep, tempDir, waitFor } from './fixtures'
+import { listen, localApp, rawGet, rawRequest, sleep, tempDir, waitFor, within } from './fixtures'
+
+/** Resolves once the server saw the connection close (bounded: 5 s). */
+async function closed (res: ServerResponse): Promise<void> {
+  await within(new Promise((resolve) => { res.once('close', resolve) }), 5000, 'the close of the connection')
+}
 
 test('a client that disconnects while a slow not-found handler runs leaves one aborted event, classified and counted', async (t) => {
   const limited: LimitedInfo[] = []
   const h = await localApp(t, { rateLimit: { scanner: { max: 1, windowMs: 60_000 } }, onLimited: (_ip, info) => { limited.push(info) } })
+  // The client hangs up once the handler is running (a client that hangs up
+  // before Node parsed its request made no request at all), and the test
+  // reads the events once both handlers have finished writing to closed
+  // sockets: no clock decides what happened.
+  let entered: () => void = () => {}
+  let finished = 0
   h.app.setNotFoundHandler(async (_request, reply) => {
-    await sleep(300)
+    entered()
+    await closed(reply.raw)
+    finished++
     return reply.code(404).send('nope')
   })
   const port = await listen(h.app)
   for (let i = 0; i < 2; i++) {
-    const res = await rawRequest(port, rawGet('/.git/config', { 'user-agent': 'sqlmap/1.8' }), { closeAfterMs: 50 })
+    const running = new Promise<void>((resolve) => { entered = resolve })
+    const res = await rawRequest(port, rawGet('/.git/config', { 'user-agent': 'sqlmap/1.8' }), { hangUp: running })
     t.equal(res.status, 0, 'the client left before any answer')
   }
-  await sleep(400) // the handlers finish writing to closed sockets
+  await waitFor(() => finished === 2, 5000, 'both handlers to finish')
+  await sleep(50) // what a late onResponse would add, it adds now
   const events = (await h.events()).filter((e) => e.type === 'http_request')
   t.equal(events.length, 2, 'one event per aborted request, none doubled when the handler finished later')
   t.match(events[0], { status: 499, aborted: true, path: '/.git/config', ip: '127.0.0.1', classification: 'scanner', rule: 'vcs', ua_class: 'sqlmap' })
@@ -33,29 +49,31 @@ test('a client that disconnects while a slow not-found handler runs leaves one a
 
 test('an aborted request to a matched route is recorded with its status and no classification', async (t) => {
   const h = await localApp(t)
-  let release: () => void = () => {}
+  let handlersDone = 0
   const started = new Promise<void>((resolve) => {
-    h.app.get('/slow', async () => {
+    h.app.get('/slow', async (_request, reply) => {
       resolve()
-      await new Promise<void>((resolve) => { release = resolve })
+      await closed(reply.raw)
+      handlersDone++
       return 'late'
     })
   })
   h.app.get('/stream', async (_request, reply) => {
     reply.raw.writeHead(200, { 'content-type': 'text/plain' })
     reply.raw.write('first part ')
-    await sleep(300)
+    await closed(reply.raw)
     reply.raw.end('rest')
+    handlersDone++
     return reply
   })
   const port = await listen(h.app)
-  const slow = rawRequest(port, rawGet('/slow'), { closeAfterMs: 100 })
+  const slow = rawRequest(port, rawGet('/slow'), { hangUp: started })
   await started
   t.equal((await slow).status, 0)
-  release()
-  const streamed = await rawRequest(port, rawGet('/stream'), { closeAfterMs: 100 })
+  const streamed = await rawRequest(port, rawGet('/stream'), { hangUp: 'first-data' })
   t.equal(streamed.status, 200, 'the stream had sent its head')
-  await sleep(350)
+  await waitFor(() => handlersDone === 2, 5000, 'both handlers to finish')
+  await sleep(50) // what a late onResponse would add, it adds now
   const events = await h.events()
   t.equal(events.length, 2)
   t.match(events[0], { path: '/slow', status: 499, aborted: true })
