@@ -69,12 +69,10 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const allowList = options.allowList.length > 0 ? CidrSet.parse(options.allowList) : undefined
   const finisher = createFinisher({ options, sink, limiter, guard, allowList, envSuffix })
   const refused = new RefusedRequests(fastify.server, { contexts, finisher, guard, maxParamLength: routerMaxParamLength(fastify) })
-  const hooks = createHooks({ options, contexts, finisher, guard, skip: resolved.skip, badUrlsOpen: () => refused.open })
+  const hooks = createHooks({ options, contexts, finisher, guard, skip: resolved.skip, limited: limiter !== undefined, badUrlsOpen: () => refused.open })
   fastify.addHook('onRequest', hooks.onRequest)
   if (options.asyncContext) fastify.addHook('preHandler', hooks.preHandler)
-  if (options.enforceRateLimit && limiter !== undefined) fastify.addHook('onSend', hooks.onSend)
-  fastify.addHook('onResponse', hooks.onResponse)
-  fastify.addHook('onRequestAbort', hooks.onRequestAbort)
+  fastify.addHook('onSend', hooks.onSend)
 
   const refresh = client.trusted.cloudflare && options.cloudflareRefreshMs > 0
     ? startCloudflareRefresh({

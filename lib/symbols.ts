@@ -4,6 +4,10 @@
 
 /** On a FastifyRequest: its RequestContext (null until made). */
 export const kContext = Symbol('appfirewall.context')
+/** On a raw response (and an HTTP/2 raw request): its RequestContext, for the shared listeners that end it. */
+export const kRawContext = Symbol('appfirewall.raw-context')
+/** On an HTTP/1 socket: the newest of its requests in flight (a list through RequestContext), null once watched and idle. */
+export const kInFlight = Symbol('appfirewall.in-flight')
 /** On an IncomingMessage: our hooks saw it (set only while a router-rejected request is open). */
 export const kHooksSaw = Symbol('appfirewall.hooks-saw')
 /** In the plugin options: fault injection for the fail-open tests (a registered symbol, so tests can reach it). */

@@ -1,6 +1,7 @@
 // The per-request object behind `request.appfirewall`, and the module-level
 // record() that finds it through AsyncLocalStorage.
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { FastifyRequest } from 'fastify'
 import type { EventSource } from '../events/line'
 import type { AppFirewallRequest, Classification, EventFields } from '../types'
 import type { Guard } from '../guard'
@@ -58,6 +59,12 @@ export class RequestContext implements EventSource, AppFirewallRequest {
   response: RawResponse | undefined = undefined
   /** Its event was built: later module-level record() calls are not attributed to it. */
   finished = false
+  /** The Fastify request, once its end is watched (request/hooks.ts): whether it was a 404 is known only at the end. */
+  request: FastifyRequest | undefined = undefined
+  /** HTTP/1: the socket it is in flight on, and its neighbours there (pipelined requests), while its response is unfinished. */
+  socket: object | undefined = undefined
+  newerOnSocket: RequestContext | undefined = undefined
+  olderOnSocket: RequestContext | undefined = undefined
 
   constructor (
     readonly recorder: CustomRecorder | undefined,

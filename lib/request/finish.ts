@@ -1,6 +1,6 @@
-// How a request ends, whoever ended it: Fastify's onResponse, a client that
-// went away (onRequestAbort), Node's parser or Fastify's router refusing it
-// before any hook (request/refused.ts). Each ends here exactly once: a 404 (or
+// How a request ends, whoever ended it: its response finished, its client
+// went away first (request/hooks.ts watches both), Node's parser or Fastify's
+// router refusing it before any hook (request/refused.ts). Each ends here exactly once: a 404 (or
 // what was headed for one) is classified and counted, the event line is
 // built and pushed. No I/O, no JSON, no timers.
 import { classifyPathVerdict } from '../classify/classify'

@@ -1,18 +1,25 @@
-// The per-request work, as Fastify hooks (DESIGN.md, "What happens to one
-// request"):
+// The per-request work, as Fastify hooks and two listeners shared by every
+// request (DESIGN.md, "What happens to one request"):
 //   onRequest       make the context (client IP, headers), bind it for
-//                   record(), refuse a blocked client with 429 before routing;
+//                   record(), refuse a blocked client with 429 before routing,
+//                   and watch the request's end;
 //   preHandler      re-bind it where a body parser's callbacks lost it;
-//   onSend          (enforcement only) a 404 that passes the limit, or comes
-//                   from a blocked client, becomes the 429;
-//   onResponse      the request ends (request/finish.ts);
-//   onRequestAbort  the client went away first: it ends too, as 499.
-// A hook registered before the plugin may answer first: the context is then
-// made where it is first needed, so every request still leaves its event.
+//   onSend          a request whose onRequest never ran (a hook before ours
+//                   answered) gets its context and its watch here; with
+//                   enforcement, a 404 that passes the limit, or comes from a
+//                   blocked client, becomes the 429;
+//   the response's 'finish'  the request ends (request/finish.ts);
+//   the socket's 'close' (HTTP/1), the stream's 'close' (HTTP/2)  the client
+//                   went away first: it ends too, as 499.
+// Why listeners and not Fastify's onResponse and onRequestAbort hooks: those
+// cost about 6k instructions a request on Node 24 (Fastify then builds a
+// closure and two listeners per response, and a 'close' closure per request;
+// callgrind, RESULTS.md), where one shared function added to the response
+// costs about 1k and an HTTP/1 socket is watched once per connection.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
 import type { IncomingMessage } from 'node:http'
 import type { Guard } from '../guard'
-import { kContext, kHooksSaw, kRefusedStatus } from '../symbols'
+import { kContext, kHooksSaw, kInFlight, kRawContext, kRefusedStatus } from '../symbols'
 import type { ResolvedOptions } from '../types'
 import { storage, type ContextFactory, type RawResponse, type RequestContext } from './context'
 import type { Finisher } from './finish'
@@ -28,6 +35,8 @@ export interface HookParts {
   finisher: Finisher
   guard: Guard
   skip: ((request: FastifyRequest) => boolean) | undefined
+  /** A limiter exists (some class has a limit): without one nothing is ever refused. */
+  limited: boolean
   /** Router-rejected requests open right now: while there are any, onRequest marks what it sees. */
   badUrlsOpen: () => number
 }
@@ -35,18 +44,18 @@ export interface HookParts {
 export interface RequestHooks {
   onRequest: Hook
   preHandler: Hook
-  /** Added only with enforcement on. */
   onSend: SendHook
-  onResponse: Hook
-  onRequestAbort: (request: FastifyRequest, done: HookHandlerDoneFunction) => void
 }
+
+type Watched = { [kRawContext]?: RequestContext }
+type Socket = { [kInFlight]?: RequestContext | null, on: (event: 'close', fn: (this: Socket) => void) => unknown }
 
 /** Nginx's status for a client that closed the connection before the response. */
 export const CLIENT_CLOSED = 499
 
 export function createHooks (parts: HookParts): RequestHooks {
   const { contexts, finisher, guard, skip, badUrlsOpen } = parts
-  const enforce = parts.options.enforceRateLimit
+  const enforce = parts.options.enforceRateLimit && parts.limited
   const enforceAll = parts.options.enforceScope === 'all'
   const classify404 = parts.options.classify404
   const asyncContext = parts.options.asyncContext
@@ -58,9 +67,98 @@ export function createHooks (parts: HookParts): RequestHooks {
     return ctx
   }
 
-  /** The request's context, made now if a hook before ours answered before onRequest ran. */
-  function contextOf (request: FastifyRequest): RequestContext {
-    return (request as RequestWithContext)[kContext] ?? make(request)
+  /**
+   * Ends the request's context when its response finishes, or when its
+   * client goes away first. Shared functions, no closure: the context hangs
+   * off the raw response (and the HTTP/2 stream), and an HTTP/1 socket keeps
+   * its requests in flight in a list, watched by one listener for the life
+   * of the connection.
+   */
+  function watch (ctx: RequestContext, request: FastifyRequest, reply: FastifyReply): void {
+    const res = reply.raw as typeof reply.raw & Watched
+    ctx.response = res
+    if (ctx.skipped) return
+    ctx.request = request
+    res[kRawContext] = ctx
+    // First: before Fastify's own listener runs the app's onResponse hooks,
+    // which may read request.appfirewall.classification.
+    res.prependListener('finish', onFinish)
+    const socket = request.raw.socket as unknown as Socket | null
+    if (request.raw.httpVersionMajor === 2 || socket === null) {
+      // An HTTP/2 stream ends alone, its session lives on: a stream that
+      // closes before its response finished (reset, error) was aborted.
+      res.on('close', onResponseClose)
+      return
+    }
+    const newest = socket[kInFlight]
+    if (newest === undefined) socket.on('close', onSocketClose)
+    else if (newest !== null) {
+      newest.newerOnSocket = ctx
+      ctx.olderOnSocket = newest
+    }
+    ctx.socket = socket
+    socket[kInFlight] = ctx
+  }
+
+  /** The context of a request whose onRequest never ran (a hook before ours answered), made and watched now. */
+  function contextOf (request: FastifyRequest, reply: FastifyReply): RequestContext {
+    const made = (request as RequestWithContext)[kContext]
+    if (made !== null && made !== undefined) return made
+    const ctx = make(request)
+    watch(ctx, request, reply)
+    return ctx
+  }
+
+  // The response went out whole ('finish'; this = the raw response).
+  function onFinish (this: Watched): void {
+    const ctx = this[kRawContext]
+    if (ctx === undefined) return
+    try {
+      leaveSocket(ctx)
+      if (ctx.finished) return
+      const request = ctx.request as FastifyRequest
+      // A client gone before the answer (an HTTP/2 stream reset mid-upload) still lets
+      // Fastify finish its response into the void: say so.
+      const aborted = (request.raw as { aborted?: boolean }).aborted === true
+      const status = aborted ? endedStatus(request, ctx.response) : refusedStatus(request) ?? (this as unknown as RawResponse).statusCode
+      ctx.aborted = aborted
+      finisher.finish(ctx, status, Date.now(), status === 404 || request.is404)
+    } catch (err) {
+      guard.error(err, 'onResponse')
+    }
+  }
+
+  /** The client went away before the response finished: the request ends as what it was told, or 499. */
+  function abort (ctx: RequestContext): void {
+    if (ctx.finished) return
+    try {
+      const request = ctx.request as FastifyRequest
+      const status = endedStatus(request, ctx.response)
+      ctx.aborted = refusedStatus(request) === undefined
+      finisher.finish(ctx, status, Date.now(), request.is404 || status === 404)
+    } catch (err) {
+      guard.error(err, 'onRequestAbort')
+    }
+  }
+
+  // An HTTP/2 stream closed (this = the raw response): unfinished, its client went away.
+  function onResponseClose (this: Watched): void {
+    const ctx = this[kRawContext]
+    if (ctx !== undefined) abort(ctx)
+  }
+
+  // An HTTP/1 connection closed (this = the socket): whatever was still in flight on it was aborted, oldest first.
+  function onSocketClose (this: Socket): void {
+    let ctx = this[kInFlight]
+    this[kInFlight] = null
+    if (ctx === null || ctx === undefined) return
+    while (ctx.olderOnSocket !== undefined) ctx = ctx.olderOnSocket
+    for (let next: RequestContext | undefined = ctx; next !== undefined;) {
+      const current: RequestContext = next
+      next = current.newerOnSocket
+      current.socket = current.newerOnSocket = current.olderOnSocket = undefined
+      abort(current)
+    }
   }
 
   function onRequest (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
@@ -69,7 +167,7 @@ export function createHooks (parts: HookParts): RequestHooks {
       // Only while a router-rejected request is open: ordinary traffic adds no property to the raw request.
       if (badUrlsOpen() > 0) (request.raw as IncomingMessage & { [kHooksSaw]?: boolean })[kHooksSaw] = true
       ctx = make(request)
-      ctx.response = reply.raw
+      watch(ctx, request, reply)
       if (enforce && !ctx.skipped && (enforceAll || request.is404)) {
         const now = Date.now()
         const ms = finisher.blockedFor(ctx, now)
@@ -104,8 +202,8 @@ export function createHooks (parts: HookParts): RequestHooks {
   // answer to a blocked client.
   function onSend (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
     try {
-      if (reply.statusCode === 404 || request.is404) {
-        const ctx = contextOf(request)
+      const ctx = contextOf(request, reply)
+      if (enforce && (reply.statusCode === 404 || request.is404)) {
         if (!ctx.skipped && !ctx.counted && !ctx.blocked) {
           const now = Date.now()
           const ms = classify404 ? finisher.count(ctx, now) : finisher.blockedFor(ctx, now)
@@ -128,34 +226,19 @@ export function createHooks (parts: HookParts): RequestHooks {
     done(null, payload)
   }
 
-  function onResponse (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction): void {
-    try {
-      const ctx = contextOf(request)
-      // A client gone before the answer (an HTTP/2 stream reset mid-upload) still lets
-      // Fastify finish its response into the void: say so.
-      const aborted = (request.raw as { aborted?: boolean }).aborted === true
-      const status = aborted ? endedStatus(request, ctx.response) : refusedStatus(request) ?? reply.statusCode
-      ctx.aborted = aborted
-      finisher.finish(ctx, status, Date.now(), status === 404 || request.is404)
-    } catch (err) {
-      guard.error(err, 'onResponse')
-    }
-    done()
-  }
+  return { onRequest, preHandler, onSend }
+}
 
-  function onRequestAbort (request: FastifyRequest, done: HookHandlerDoneFunction): void {
-    try {
-      const ctx = contextOf(request)
-      const status = endedStatus(request, ctx.response)
-      ctx.aborted = refusedStatus(request) === undefined
-      finisher.finish(ctx, status, Date.now(), request.is404 || status === 404)
-    } catch (err) {
-      guard.error(err, 'onRequestAbort')
-    }
-    done()
-  }
-
-  return { onRequest, preHandler, onSend, onResponse, onRequestAbort }
+/** Takes an ended request off its socket's list of requests in flight. */
+function leaveSocket (ctx: RequestContext): void {
+  const socket = ctx.socket as Socket | undefined
+  if (socket === undefined) return
+  const older = ctx.olderOnSocket
+  const newer = ctx.newerOnSocket
+  if (older !== undefined) older.newerOnSocket = newer
+  if (newer !== undefined) newer.olderOnSocket = older
+  else socket[kInFlight] = older ?? null
+  ctx.socket = ctx.newerOnSocket = ctx.olderOnSocket = undefined
 }
 
 /** Headers that describe a response's body, removed when a 404 becomes the 429. */

@@ -121,7 +121,7 @@ export class RefusedRequests {
       const active = socket?._httpMessage?.req
       if (active !== undefined && active.complete === false) {
         // The client closed its side before its body was all sent: it went
-        // away (onRequestAbort records the 499), it was refused nothing.
+        // away (the close of its connection records the 499), it was refused nothing.
         if (err?.code === 'HPE_INVALID_EOF_STATE') return
         (active as IncomingMessage & { [kRefusedStatus]?: number })[kRefusedStatus] = status
         return
