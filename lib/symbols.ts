@@ -8,6 +8,8 @@ export const kContext = Symbol('appfirewall.context')
 export const kRawContext = Symbol('appfirewall.raw-context')
 /** On an HTTP/1 socket: the newest of its requests in flight (a list through RequestContext), null once watched and idle. */
 export const kInFlight = Symbol('appfirewall.in-flight')
+/** On an HTTP/1 socket: what the last user agent sent on it was found to be (request/client.ts). */
+export const kUserAgent = Symbol('appfirewall.user-agent')
 /** On an IncomingMessage: our hooks saw it (set only while a router-rejected request is open). */
 export const kHooksSaw = Symbol('appfirewall.hooks-saw')
 /** In the plugin options: fault injection for the fail-open tests (a registered symbol, so tests can reach it). */

@@ -2,7 +2,8 @@
 // default user agents of scanners are named, ordinary clients are not.
 import t from 'tap'
 import { classifyUserAgent, MAX_UA_EXAMINED, UA_CACHE_SIZE } from '../lib/classify/user-agent'
-import { localApp } from './fixtures'
+import http from 'node:http'
+import { listen, localApp } from './fixtures'
 
 const tools: Array<[ua: string, family: string]> = [
   ['sqlmap/1.7.2#stable (https://sqlmap.org)', 'sqlmap'],
@@ -113,4 +114,32 @@ t.test('through the plugin: user agents alike but for their first characters kee
     t.equal(got[i]!.ua, ua, `request ${i}: its own user agent`)
     t.equal(got[i]!.ua_class, classifyUserAgent(ua), `request ${i}: its own verdict`)
   }
+})
+
+t.test('one keep-alive connection that changes its user agent: each event carries its own, class and text', async (t) => {
+  const h = await localApp(t)
+  h.app.get('/', async () => 'ok')
+  const port = await listen(h.app)
+  const browser = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36'
+  // Same length as the browser's, differing only at the end; then a tool, then the browser again.
+  const lookAlike = browser.slice(0, -6) + 'sqlmap'
+  const sent = [browser, browser, lookAlike, 'sqlmap/1.8', browser, 'x'.repeat(MAX_UA_EXAMINED + 1) + ' nikto', browser]
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
+  t.teardown(() => { agent.destroy() })
+  const sockets = new Set<unknown>()
+  for (const ua of sent) {
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port, path: '/', agent, headers: { 'user-agent': ua } }, (res) => {
+        res.resume()
+        res.on('end', resolve)
+      })
+      req.on('socket', (s) => { sockets.add(s) })
+      req.on('error', reject)
+    })
+  }
+  t.equal(sockets.size, 1, 'all over one connection')
+  const events = await h.events()
+  t.same(events.map((e) => e.ua), sent)
+  t.same(events.map((e) => e.ua_class), [undefined, undefined, 'sqlmap', 'sqlmap', undefined, undefined, undefined],
+    'the look-alike is read for itself; past the examined prefix a tool name is not looked for')
 })

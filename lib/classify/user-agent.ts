@@ -91,6 +91,8 @@ export const UA_CACHE_SIZE = 512
 
 /** What the event needs from a user agent: the attack tool it names, and its JSON text on the wire. */
 export interface UserAgentInfo {
+  /** The user agent itself. */
+  readonly ua: string
   readonly uaClass: string | undefined
   readonly json: string
 }
@@ -108,6 +110,7 @@ export function userAgentInfo (ua: string): UserAgentInfo {
   const long = ua.length > MAX_UA_EXAMINED
   const m = ua.length === 0 ? null : TOOL_RE.exec(long ? ua.slice(0, MAX_UA_EXAMINED) : ua)
   const info: UserAgentInfo = {
+    ua,
     uaClass: m === null ? undefined : familyOfToken.get(m[0].toLowerCase()),
     json: jsonString(clip(ua, MAX_HEADER_TEXT))
   }
