@@ -4,7 +4,7 @@ import { test } from 'tap'
 import Fastify from 'fastify'
 import { join } from 'node:path'
 import appFirewall from '../lib/index'
-import { readEvents, tempDir } from './fixtures'
+import { listen, rawGet, rawRequest, readEvents, sleep, tempDir, waitFor, within } from './fixtures'
 
 test('a request answered by an app onRequest hook registered before the plugin still leaves its event', async (t) => {
   const file = join(tempDir(), 'e.ndjson')
@@ -42,4 +42,49 @@ test('skip still applies to a context made late', async (t) => {
   t.equal((await app.inject('/health')).body, 'up')
   await app.appfirewall.flush(2000)
   t.equal(readEvents(file).length, 0, 'the skipped request left no event')
+})
+
+test('a hook before the plugin that records through request.appfirewall and answers still leaves the request\'s event', async (t) => {
+  const file = join(tempDir(), 'e.ndjson')
+  const app = Fastify()
+  app.addHook('onRequest', async (request, reply) => {
+    request.appfirewall.record('auth.failed', { reason: 'no token' })
+    return reply.code(401).send({ error: 'no token' })
+  })
+  await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0 })
+  app.get('/private', async () => 'secret')
+  t.teardown(() => app.close())
+  t.equal((await app.inject({ url: '/private', remoteAddress: '203.0.113.50' })).statusCode, 401)
+  await app.appfirewall.flush(2000)
+  const events = readEvents(file)
+  t.same(events.map((e) => e.type).sort(), ['custom', 'http_request'], 'the record() and the request')
+  t.match(events.find((e) => e.type === 'http_request'), { status: 401, path: '/private', ip: '203.0.113.50' })
+})
+
+test('a client that leaves while an async hook before the plugin runs still leaves its aborted event', async (t) => {
+  const file = join(tempDir(), 'e.ndjson')
+  const app = Fastify()
+  let entered: () => void = () => {}
+  let release: () => void = () => {}
+  let handled = 0
+  app.addHook('onRequest', async () => {
+    entered()
+    await new Promise<void>((resolve) => { release = resolve })
+  })
+  await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0 })
+  app.get('/slow-auth', async () => { handled++; return 'late' })
+  t.teardown(() => app.close())
+  const port = await listen(app)
+  const inHook = new Promise<void>((resolve) => { entered = resolve })
+  const closed = new Promise<void>((resolve) => { app.server.once('connection', (s) => { s.once('close', () => { resolve() }) }) })
+  const exchange = rawRequest(port, rawGet('/slow-auth'), { hangUp: inHook })
+  t.equal((await exchange).status, 0, 'the client left before any answer')
+  await within(closed, 5000, 'the server to see the connection close')
+  release() // the app's hook finishes after the client has gone
+  await waitFor(() => handled === 1, 5000, 'the handler')
+  await sleep(50)
+  await app.appfirewall.flush(2000)
+  const events = readEvents(file)
+  t.equal(events.length, 1, 'one event')
+  t.match(events[0], { path: '/slow-auth', status: 499, aborted: true })
 })

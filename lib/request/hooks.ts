@@ -48,7 +48,7 @@ export interface RequestHooks {
 }
 
 type Watched = { [kRawContext]?: RequestContext }
-type Socket = { [kInFlight]?: RequestContext | null, on: (event: 'close', fn: (this: Socket) => void) => unknown }
+type Socket = { [kInFlight]?: RequestContext | null, destroyed?: boolean, on: (event: 'close', fn: (this: Socket) => void) => unknown }
 
 /** Nginx's status for a client that closed the connection before the response. */
 export const CLIENT_CLOSED = 499
@@ -88,6 +88,13 @@ export function createHooks (parts: HookParts): RequestHooks {
       // An HTTP/2 stream ends alone, its session lives on: a stream that
       // closes before its response finished (reset, error) was aborted.
       res.on('close', onResponseClose)
+      // Already closed (the client left while an async hook before ours ran): no 'close' will come.
+      if (request.raw.aborted === true) abort(ctx)
+      return
+    }
+    if (socket.destroyed === true) {
+      // The connection closed while an async hook before ours ran: no 'close' will come.
+      abort(ctx)
       return
     }
     const newest = socket[kInFlight]
@@ -100,10 +107,17 @@ export function createHooks (parts: HookParts): RequestHooks {
     socket[kInFlight] = ctx
   }
 
-  /** The context of a request whose onRequest never ran (a hook before ours answered), made and watched now. */
+  /**
+   * The context of a request whose onRequest never ran (a hook before ours
+   * answered), made and watched now; one made by the `request.appfirewall`
+   * getter in such a hook is watched now too.
+   */
   function contextOf (request: FastifyRequest, reply: FastifyReply): RequestContext {
     const made = (request as RequestWithContext)[kContext]
-    if (made !== null && made !== undefined) return made
+    if (made !== null && made !== undefined) {
+      if (made.request === undefined && !made.skipped) watch(made, request, reply)
+      return made
+    }
     const ctx = make(request)
     watch(ctx, request, reply)
     return ctx
