@@ -34,8 +34,6 @@
 //   ship~noals  ship with the plugin's storage.run replaced by a plain call
 //               (AsyncLocalStorage never enabled): the price of record() by ALS
 //   ship~nopre  ship without the plugin's preHandler hook
-//   ship~noabort ship without the plugin's onRequestAbort hook (Fastify then
-//               adds no 'close' listener per request)
 //   ship~noua   ship with classifyUserAgent stubbed out
 //   ship~noip   ship with resolveClientIp stubbed out (fixed 127.0.0.1 result)
 //   ship~noline ship with httpRequestLine returning a constant line
@@ -126,11 +124,6 @@ function applyStubs (app, stubs) {
       const addHook = app.addHook
       app.addHook = function (name, fn) {
         return name === 'preHandler' && fn.name === 'preHandler' ? this : addHook.call(this, name, fn)
-      }
-    } else if (stub === 'noabort') {
-      const addHook = app.addHook
-      app.addHook = function (name, fn) {
-        return name === 'onRequestAbort' ? this : addHook.call(this, name, fn)
       }
     } else if (stub === 'noua') {
       require(join(DIST, 'classify/user-agent.js')).classifyUserAgent = () => undefined
