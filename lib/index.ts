@@ -1,7 +1,7 @@
 // The plugin entry: resolves options, builds the parts, registers hooks and decorators,
 // exports. The parts do the work, in folders named for the stages of a request:
 // request/ (hooks, context), ip/, classify/, limit/, events/, ship/ (batcher, exporters).
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyPluginAsync, FastifyRequest, HTTPMethods } from 'fastify'
 import fp from 'fastify-plugin'
 import { resolveOptions, defaults as optionDefaults } from './options'
 import { Counters } from './counters'
@@ -68,8 +68,17 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   if (options.classify404) classify('/') // builds the matchers (0.15-0.3 s and ~6 MB here) at boot, not on the first 404
   const allowList = options.allowList.length > 0 ? CidrSet.parse(options.allowList) : undefined
   const finisher = createFinisher({ options, sink, limiter, guard, allowList, envSuffix })
-  const refused = new RefusedRequests(fastify.server, { contexts, finisher, guard, maxParamLength: routerMaxParamLength(fastify) })
-  const hooks = createHooks({ options, contexts, finisher, guard, skip: resolved.skip, limited: limiter !== undefined, badUrlsOpen: () => refused.open })
+  const hooks = createHooks({
+    options,
+    contexts,
+    finisher,
+    guard,
+    skip: resolved.skip,
+    limited: limiter !== undefined,
+    routeMissing: (method, path) => fastify.findRoute({ method: method as HTTPMethods, url: path }) === null,
+    badUrlsOpen: () => refused.open
+  })
+  const refused = new RefusedRequests(fastify.server, { contexts, finisher, guard, maxParamLength: routerMaxParamLength(fastify), watchRaw: hooks.watchRaw })
   fastify.addHook('onRequest', hooks.onRequest)
   if (options.asyncContext) fastify.addHook('preHandler', hooks.preHandler)
   fastify.addHook('onSend', hooks.onSend)

@@ -88,3 +88,52 @@ test('a client that leaves while an async hook before the plugin runs still leav
   t.equal(events.length, 1, 'one event')
   t.match(events[0], { path: '/slow-auth', status: 499, aborted: true })
 })
+
+test('requests a middleware or a hook before the plugin ends on the raw response (no done, no onSend) still leave their events, over real HTTP', async (t) => {
+  const file = join(tempDir(), 'e.ndjson')
+  const app = Fastify()
+  // What @fastify/middie does when a middleware ends the response: the hook never calls done.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.method === 'OPTIONS') {
+      reply.raw.writeHead(204, { 'access-control-allow-origin': '*' })
+      reply.raw.end()
+      return
+    }
+    if (request.url.startsWith('/admin') || request.url === '/.env') {
+      reply.raw.statusCode = 401
+      reply.raw.end('no')
+      return
+    }
+    if (request.url === '/hijacked') {
+      reply.hijack()
+      reply.raw.writeHead(403)
+      reply.raw.end('no')
+      return
+    }
+    done()
+  })
+  await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0 })
+  app.get('/', async () => 'ok')
+  app.get('/admin/users', async () => 'secret')
+  t.teardown(() => app.close())
+  const port = await listen(app)
+  const statuses: number[] = []
+  for (const text of [
+    'OPTIONS / HTTP/1.1\r\nHost: x\r\nOrigin: https://a.example\r\nConnection: close\r\n\r\n',
+    rawGet('/admin/users'),
+    rawGet('/.env', { 'user-agent': 'sqlmap/1.8' }),
+    rawGet('/hijacked'),
+    rawGet('/')
+  ]) statuses.push((await rawRequest(port, text)).status)
+  t.same(statuses, [204, 401, 401, 403, 200], 'the app answered as it chose')
+  await waitFor(() => app.appfirewall.stats().emitted === 5, 5000, 'five events')
+  await app.appfirewall.flush(2000)
+  const events = readEvents(file)
+  t.equal(events.length, 5, 'one event per request, whoever answered')
+  t.match(events[0], { method: 'OPTIONS', path: '/', status: 204 })
+  t.match(events[1], { path: '/admin/users', status: 401 })
+  t.notOk('classification' in (events[1] as object), 'a route exists: no 404')
+  t.match(events[2], { path: '/.env', status: 401, classification: 'scanner', ua_class: 'sqlmap' }, 'headed for the not-found handler: classified, whoever answered')
+  t.match(events[3], { path: '/hijacked', status: 403 })
+  t.match(events[4], { path: '/', status: 200 })
+})

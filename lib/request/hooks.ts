@@ -17,7 +17,7 @@
 // callgrind, RESULTS.md), where one shared function added to the response
 // costs about 1k and an HTTP/1 socket is watched once per connection.
 import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify'
-import type { IncomingMessage } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Guard } from '../guard'
 import { kContext, kHooksSaw, kInFlight, kRawContext, kRefusedStatus } from '../symbols'
 import type { ResolvedOptions } from '../types'
@@ -37,6 +37,8 @@ export interface HookParts {
   skip: ((request: FastifyRequest) => boolean) | undefined
   /** A limiter exists (some class has a limit): without one nothing is ever refused. */
   limited: boolean
+  /** Whether no route matches `method` and `path` (Fastify's findRoute): for a request no hook of ours saw. */
+  routeMissing: (method: string, path: string) => boolean
   /** Router-rejected requests open right now: while there are any, onRequest marks what it sees. */
   badUrlsOpen: () => number
 }
@@ -45,16 +47,25 @@ export interface RequestHooks {
   onRequest: Hook
   preHandler: Hook
   onSend: SendHook
+  /**
+   * The server's 'request' listener (request/refused.ts) hands every request
+   * over here before Fastify has it (app.inject() has no such event): its
+   * response's 'finish' is watched from the start, so a request that no hook
+   * of ours ever sees (a middleware or a hook before ours ended the response
+   * itself, as @fastify/middie does) still ends with its event.
+   */
+  watchRaw: (req: IncomingMessage, res: ServerResponse) => void
 }
 
-type Watched = { [kRawContext]?: RequestContext }
+// On a raw response: its context; null while only the server's 'request' listener has seen it.
+type Watched = { [kRawContext]?: RequestContext | null }
 type Socket = { [kInFlight]?: RequestContext | null, destroyed?: boolean, on: (event: 'close', fn: (this: Socket) => void) => unknown }
 
 /** Nginx's status for a client that closed the connection before the response. */
 export const CLIENT_CLOSED = 499
 
 export function createHooks (parts: HookParts): RequestHooks {
-  const { contexts, finisher, guard, skip, badUrlsOpen } = parts
+  const { contexts, finisher, guard, skip, badUrlsOpen, routeMissing } = parts
   const enforce = parts.options.enforceRateLimit && parts.limited
   const enforceAll = parts.options.enforceScope === 'all'
   const classify404 = parts.options.classify404
@@ -77,12 +88,16 @@ export function createHooks (parts: HookParts): RequestHooks {
   function watch (ctx: RequestContext, request: FastifyRequest, reply: FastifyReply): void {
     const res = reply.raw as typeof reply.raw & Watched
     ctx.response = res
-    if (ctx.skipped) return
+    if (ctx.skipped) {
+      if (res[kRawContext] === null) res[kRawContext] = undefined
+      return
+    }
     ctx.request = request
-    res[kRawContext] = ctx
     // First: before Fastify's own listener runs the app's onResponse hooks,
-    // which may read request.appfirewall.classification.
-    res.prependListener('finish', onFinish)
+    // which may read request.appfirewall.classification. Already there when
+    // the server's 'request' listener saw it.
+    if (res[kRawContext] !== null) res.prependListener('finish', onFinish)
+    res[kRawContext] = ctx
     const socket = request.raw.socket as unknown as Socket | null
     if (request.raw.httpVersionMajor === 2 || socket === null) {
       // An HTTP/2 stream ends alone, its session lives on: a stream that
@@ -123,9 +138,18 @@ export function createHooks (parts: HookParts): RequestHooks {
     return ctx
   }
 
+  function watchRaw (_req: IncomingMessage, res: ServerResponse): void {
+    (res as ServerResponse & Watched)[kRawContext] = null
+    res.prependListener('finish', onFinish)
+  }
+
   // The response went out whole ('finish'; this = the raw response).
   function onFinish (this: Watched): void {
     const ctx = this[kRawContext]
+    if (ctx === null) {
+      finishUnseen(this as unknown as ServerResponse)
+      return
+    }
     if (ctx === undefined) return
     try {
       leaveSocket(ctx)
@@ -137,6 +161,27 @@ export function createHooks (parts: HookParts): RequestHooks {
       const status = aborted ? endedStatus(request, ctx.response) : refusedStatus(request) ?? (this as unknown as RawResponse).statusCode
       ctx.aborted = aborted
       finisher.finish(ctx, status, Date.now(), status === 404 || request.is404)
+    } catch (err) {
+      guard.error(err, 'onResponse')
+    }
+  }
+
+  /**
+   * A response that ended before any hook of ours saw its request: its
+   * context made from the raw request now, a 404 if no route matches it
+   * (skip cannot be asked: it takes the Fastify request).
+   */
+  function finishUnseen (res: ServerResponse): void {
+    try {
+      const req = res.req as IncomingMessage | undefined
+      if (req === undefined) return
+      const method = req.method ?? 'GET'
+      const url = req.url ?? ''
+      const ctx = contexts.make(method, url, req)
+      ctx.response = res
+      const status = res.statusCode
+      const q = url.indexOf('?')
+      finisher.finish(ctx, status, Date.now(), status === 404 || routeMissing(method, q === -1 ? url : url.slice(0, q)))
     } catch (err) {
       guard.error(err, 'onResponse')
     }
@@ -158,7 +203,7 @@ export function createHooks (parts: HookParts): RequestHooks {
   // An HTTP/2 stream closed (this = the raw response): unfinished, its client went away.
   function onResponseClose (this: Watched): void {
     const ctx = this[kRawContext]
-    if (ctx !== undefined) abort(ctx)
+    if (ctx !== undefined && ctx !== null) abort(ctx)
   }
 
   // An HTTP/1 connection closed (this = the socket): whatever was still in flight on it was aborted, oldest first.
@@ -240,7 +285,7 @@ export function createHooks (parts: HookParts): RequestHooks {
     done(null, payload)
   }
 
-  return { onRequest, preHandler, onSend }
+  return { onRequest, preHandler, onSend, watchRaw }
 }
 
 /** Takes an ended request off its socket's list of requests in flight. */

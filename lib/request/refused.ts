@@ -41,6 +41,8 @@ export interface RefusedParts {
   guard: Guard
   /** Fastify's maxParamLength: a path shorter than this cannot get the router's 414. */
   maxParamLength: number
+  /** Every other request, before Fastify has it: its end is watched from here (request/hooks.ts). */
+  watchRaw: RequestListener
 }
 
 /**
@@ -91,7 +93,10 @@ export class RefusedRequests {
   private readonly onRawRequest: RequestListener = (req, res) => {
     try {
       const url = req.url
-      if (url === undefined || (url.length <= this.parts.maxParamLength && url.indexOf('%') === -1) || !this.routerRefuses(url)) return
+      if (url === undefined || (url.length <= this.parts.maxParamLength && url.indexOf('%') === -1) || !this.routerRefuses(url)) {
+        this.parts.watchRaw(req, res)
+        return
+      }
       const ctx = this.parts.contexts.make(req.method ?? 'GET', url, req)
       this.open++
       // 'close' fires in every case (finished or aborted), so the count cannot leak.
