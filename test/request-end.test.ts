@@ -150,3 +150,27 @@ test('over HTTP/2: a stream the client resets mid-handler is aborted, its neighb
   t.match(events.find((e) => e.path === '/'), { status: 200 })
   t.notOk(events.find((e) => e.path === '/')?.aborted, 'the finished stream was not aborted')
 })
+
+test('with the server\'s request listeners reordered (a wrapper re-adds the first one last), each request still leaves exactly one event', async (t) => {
+  const h = await localApp(t, { skip: (request) => request.url === '/health' })
+  h.app.get('/', async () => 'ok')
+  h.app.get('/health', async () => 'up')
+  const port = await listen(h.app)
+  // What a benchmark or an instrumentation wrapper may do: take the first
+  // 'request' listener (the plugin's, prepended) and re-add it, wrapped, after Fastify's.
+  const [first] = h.app.server.listeners('request') as Array<(...args: unknown[]) => void>
+  h.app.server.removeListener('request', first as (...args: unknown[]) => void)
+  let seen = 0
+  h.app.server.on('request', function (this: unknown, ...args: unknown[]) { seen++; (first as (...a: unknown[]) => void).apply(this, args) })
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 2 })
+  t.teardown(() => { agent.destroy() })
+  const get = async (path: string): Promise<number> => await new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path, agent }, (res) => { res.resume(); res.on('end', () => { resolve(res.statusCode ?? 0) }) }).on('error', reject)
+  })
+  for (let i = 0; i < 20; i++) t.equal(await get(i % 5 === 4 ? '/health' : i % 5 === 3 ? '/.env' : '/'), i % 5 === 3 ? 404 : 200)
+  t.equal(seen, 20, 'the wrapper saw every request')
+  const events = await h.events()
+  t.equal(events.length, 16, 'one event per request, none for the skipped health checks')
+  t.equal(events.filter((e) => e.path === '/.env' && e.classification === 'scanner').length, 4)
+  t.same(h.logs.filter((l) => /internal error/.test(String(l.msg))), [], 'no internal error')
+})

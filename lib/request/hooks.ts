@@ -88,16 +88,14 @@ export function createHooks (parts: HookParts): RequestHooks {
   function watch (ctx: RequestContext, request: FastifyRequest, reply: FastifyReply): void {
     const res = reply.raw as typeof reply.raw & Watched
     ctx.response = res
-    if (ctx.skipped) {
-      if (res[kRawContext] === null) res[kRawContext] = undefined
-      return
-    }
+    // undefined: nobody watches it yet; null: the server's 'request' listener does.
+    const seen = res[kRawContext]
+    res[kRawContext] = ctx
+    if (ctx.skipped) return
     ctx.request = request
     // First: before Fastify's own listener runs the app's onResponse hooks,
-    // which may read request.appfirewall.classification. Already there when
-    // the server's 'request' listener saw it.
-    if (res[kRawContext] !== null) res.prependListener('finish', onFinish)
-    res[kRawContext] = ctx
+    // which may read request.appfirewall.classification.
+    if (seen === undefined) res.prependListener('finish', onFinish)
     const socket = request.raw.socket as unknown as Socket | null
     if (request.raw.httpVersionMajor === 2 || socket === null) {
       // An HTTP/2 stream ends alone, its session lives on: a stream that
@@ -139,7 +137,11 @@ export function createHooks (parts: HookParts): RequestHooks {
   }
 
   function watchRaw (_req: IncomingMessage, res: ServerResponse): void {
-    (res as ServerResponse & Watched)[kRawContext] = null
+    const watched = res as ServerResponse & Watched
+    // Our hooks may have run first (something moved Fastify's listener ahead
+    // of ours): the response is watched already.
+    if (watched[kRawContext] !== undefined) return
+    watched[kRawContext] = null
     res.prependListener('finish', onFinish)
   }
 
@@ -153,7 +155,7 @@ export function createHooks (parts: HookParts): RequestHooks {
     if (ctx === undefined) return
     try {
       leaveSocket(ctx)
-      if (ctx.finished) return
+      if (ctx.finished || ctx.skipped) return
       const request = ctx.request as FastifyRequest
       // A client gone before the answer (an HTTP/2 stream reset mid-upload) still lets
       // Fastify finish its response into the void: say so.
