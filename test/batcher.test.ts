@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import appFirewall from '../lib/index'
 import type { AppFirewallOptions, AppFirewallRequest } from '../lib/types'
-import { accountedFor, localApp, readEvents, sleep, startIngest, tempDir, waitFor } from './fixtures'
+import { accountedFor, localApp, readEvents, sleep, startIngest, tempDir, waitFor, within } from './fixtures'
 import type { LocalApp } from './fixtures'
 
 /** Collects TimeoutOverflowWarnings: Node's sign that a delay above 2^31-1 ms became 1 ms. */
@@ -60,19 +60,23 @@ t.test('local mode: an event recorded after app.close() is counted as dropped at
   const { app, file } = await burstApp(t, { flushIntervalMs: 60_000 })
   let late: (() => void) | undefined
   const recorded = new Promise<void>((resolve) => { late = resolve })
+  // A job the handler started outlives the response, and the app's close: it
+  // finishes when the test lets it, after close (a timer would race close).
+  let finishJob: () => void = () => {}
+  const jobMayFinish = new Promise<void>((resolve) => { finishJob = resolve })
   app.get('/job', async (request) => {
-    // A job the handler started outlives the response, and the app's close.
     const af: AppFirewallRequest = request.appfirewall
-    setTimeout(() => {
+    jobMayFinish.then(() => {
       af.record('job.done', { ok: true })
       late?.()
-    }, 100)
+    }, () => {})
     return 'started'
   })
   t.equal((await app.inject({ url: '/job' })).body, 'started')
   await app.close()
   t.equal(readEvents(file).length, 1, 'the request event was written at close')
-  await Promise.race([recorded, sleep(5000)])
+  finishJob()
+  await within(recorded, 5000, 'the job')
   const s = app.appfirewall.stats()
   t.equal(s.emitted, 2, 'the late event was emitted')
   t.equal(s.dropped.shutdown, 1, 'and counted as dropped at shutdown')

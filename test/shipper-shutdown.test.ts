@@ -158,10 +158,10 @@ t.test('close counts a split batch by what happened: the half the ingest took as
 })
 
 t.test('close counts a batch whose 2xx arrives just after the abort as sent, not dropped', async (t) => {
-  // Grace 100 ms, answer at about 140 ms: after close aborted the export, but
-  // well within the 150 ms the exporter still gives a POST already sent (and
-  // inside the Batcher's 200 ms wait for the aborted export).
-  const { ingest, h } = await shipTo(t, () => ({ delayMs: 140 }), { batchSize: 10, requestTimeoutMs: 5000 })
+  // Grace 100 ms, answer at about 175 ms: after close aborted the export, and
+  // in the middle of the 150 ms the exporter still gives a POST already sent
+  // (100-250 ms), so a stalled event loop has 75 ms either way.
+  const { ingest, h } = await shipTo(t, () => ({ delayMs: 175 }), { batchSize: 10, requestTimeoutMs: 5000 })
   h.pushEvents(10)
   await ingest.waitForRequests(1, 5000)
   const started = Date.now()
