@@ -6,12 +6,10 @@ import { test } from 'tap'
 import { connect } from 'node:net'
 import http, { type ServerResponse } from 'node:http'
 import http2 from 'node:http2'
-import { runInNewContext } from 'node:vm'
-import { setFlagsFromString } from 'node:v8'
 import { join } from 'node:path'
 import Fastify from 'fastify'
 import appFirewall from '../lib/index'
-import { listen, localApp, rawGet, readEvents, sleep, tempDir, waitFor, within } from './fixtures'
+import { agentGet, heapGrowth, listen, localApp, rawGet, readEvents, sleep, tempDir, waitFor, within } from './fixtures'
 
 /** Resolves once the server saw the connection (or stream) close (bounded: 5 s). */
 async function closed (res: { once: (event: 'close', fn: () => void) => unknown }): Promise<void> {
@@ -57,9 +55,7 @@ test('a keep-alive connection: finished requests leave it, only the one in fligh
   const port = await listen(h.app)
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 })
   t.teardown(() => { agent.destroy() })
-  const get = async (path: string): Promise<number> => await new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent }, (res) => { res.resume(); res.on('end', () => { resolve(res.statusCode ?? 0) }) }).on('error', reject)
-  })
+  const get = async (path: string): Promise<number> => await agentGet(port, path, agent)
   for (let i = 0; i < 50; i++) t.equal(await get('/'), 200)
   const running = new Promise<void>((resolve) => { entered = resolve })
   const slow = new Promise<void>((resolve) => {
@@ -77,8 +73,6 @@ test('a keep-alive connection: finished requests leave it, only the one in fligh
 })
 
 test('20,000 requests over keep-alive connections leave no growth of heap (finished requests are let go)', async (t) => {
-  setFlagsFromString('--expose-gc')
-  const gc = runInNewContext('gc') as () => void
   // No logger: a captured log would itself grow with every request.
   const app = Fastify()
   await app.register(appFirewall, { mode: 'local', localLogPath: join(tempDir(), 'e.ndjson'), cloudflareRefreshMs: 0, queueSize: 20_000 })
@@ -87,23 +81,13 @@ test('20,000 requests over keep-alive connections leave no growth of heap (finis
   const port = await listen(app)
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 })
   t.teardown(() => { agent.destroy() })
-  const get = async (): Promise<void> => await new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path: '/', agent }, (res) => { res.resume(); res.on('end', resolve) }).on('error', reject)
-  })
+  const get = async (): Promise<number> => await agentGet(port, '/', agent)
   const run = async (n: number): Promise<void> => {
     for (let i = 0; i < n; i += 4) await Promise.all([get(), get(), get(), get()])
     await app.appfirewall.flush(5000)
   }
-  await run(1000) // warm: JIT, pools, the file's first writes
-  await sleep(100)
-  gc()
-  const before = process.memoryUsage().heapUsed
   // A context kept per request (~0.5 KiB with its request and response) would add ~10 MiB.
-  await run(20_000)
-  await sleep(100)
-  gc()
-  gc()
-  const grown = process.memoryUsage().heapUsed - before
+  const grown = await heapGrowth(run, 1000, 20_000)
   t.equal(app.appfirewall.stats().emitted, 21_000, 'every request left its event')
   t.ok(grown < 2 * 1024 * 1024, `heap grew ${(grown / 1024).toFixed(0)} KiB over 20,000 keep-alive requests`)
 })
@@ -164,9 +148,7 @@ test('with the server\'s request listeners reordered (a wrapper re-adds the firs
   h.app.server.on('request', function (this: unknown, ...args: unknown[]) { seen++; (first as (...a: unknown[]) => void).apply(this, args) })
   const agent = new http.Agent({ keepAlive: true, maxSockets: 2 })
   t.teardown(() => { agent.destroy() })
-  const get = async (path: string): Promise<number> => await new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, agent }, (res) => { res.resume(); res.on('end', () => { resolve(res.statusCode ?? 0) }) }).on('error', reject)
-  })
+  const get = async (path: string): Promise<number> => await agentGet(port, path, agent)
   for (let i = 0; i < 20; i++) t.equal(await get(i % 5 === 4 ? '/health' : i % 5 === 3 ? '/.env' : '/'), i % 5 === 3 ? 404 : 200)
   t.equal(seen, 20, 'the wrapper saw every request')
   const events = await h.events()
