@@ -5,13 +5,14 @@
 //
 //   npm run bench [-- --rounds 3 --duration 4 --configs bare,off,local,ship,ship+enforce,ratelimit
 //                     --workloads root,mix --rates 25,50,75 --connections 50 --warmup 2
-//                     --out FILE --quick]
+//                     --out FILE --quick --no-pin]
 //   APPFIREWALL_DIST=/path/to/dist node benchmarks/http.bench.js   (a private build)
 //
 // The default run takes about 13 minutes on the project's 2-core VM; --quick
 // (1 round, 1.5 s runs, 1 s warm-up, one calibration run) about 2, for a
 // smoke test: its figures are too short to quote. --out FILE also writes the
-// Markdown report (the part to paste into RESULTS.md) to FILE.
+// Markdown report (the part to paste into RESULTS.md) to FILE. --no-pin
+// turns off the CPU pinning described at pinning() below.
 //
 // Configurations (benchmarks/server.js): bare (Fastify, no plugin), off,
 // local (file exporter to a tmp file), ship (default options, to an ingest
@@ -36,9 +37,9 @@
 //   3. open loop at each of --rates percent of bare's capacity, --duration s
 //      each: requests on a fixed schedule, latency from the scheduled send
 //      time (no coordinated omission, see load.js). Bare's capacity is
-//      measured first in the same run, per workload (the best of two
-//      saturation runs of bare), so that every configuration gets the same
-//      rates;
+//      measured first in the same run, per workload: the highest open-loop
+//      rate it keeps up with (see calibrate()), so that every configuration
+//      gets the same rates;
 //   4. flush and read the plugin's stats(): events sent / requests served
 //      over the server's life (every request makes one event: 1.000 means
 //      all delivered, also at saturation), and drops.
@@ -71,7 +72,8 @@ const opts = {
   configs: list(arg('configs', 'bare,off,local,ship,ship+enforce,ratelimit')),
   workloads: list(arg('workloads', 'root,mix')),
   rates: list(arg('rates', '25,50,75')).map(Number),
-  out: arg('out', undefined)
+  out: arg('out', undefined),
+  pin: !process.argv.includes('--no-pin')
 }
 for (const c of opts.configs) if (CONFIGS[c] === undefined) throw new Error(`unknown config ${c} (${Object.keys(CONFIGS).join(', ')})`)
 // Bare is the reference of every delta, and its capacity sets the open-loop rates.
@@ -110,11 +112,41 @@ function startIngest () {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
 }
 
+/**
+ * CPU pinning (Linux `taskset`, all threads): the server on the last core,
+ * the load generator and this process (the ingest) on the others. Without
+ * it, on this 2-core machine, the generator and the server take turns on
+ * both cores: bare Fastify answers more than one Node process can send on a
+ * schedule, so the 50% and 75% rows measured the generator's lateness, not
+ * the server. Pinned, bare's capacity is that of one core, and every rate is
+ * one the generator on the other core keeps. Threads a process starts later
+ * (libuv's pool for gzip, GC helpers) inherit the pinning.
+ * Returns [server cores, other cores], or undefined when pinning is off or
+ * impossible (one core, no taskset).
+ */
+function pinning () {
+  const n = os.cpus().length
+  if (!opts.pin || n < 2) return undefined
+  try {
+    execFileSync('taskset', ['-V'], { stdio: 'ignore', timeout: 5000 })
+  } catch {
+    return undefined
+  }
+  return [String(n - 1), n === 2 ? '0' : `0-${n - 2}`]
+}
+const PIN = pinning()
+
+function pin (pid, cores) {
+  if (PIN === undefined) return
+  execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore', timeout: 5000 })
+}
+
 function startServer (config, ingestPort) {
   // A private build outside the checkout (APPFIREWALL_DIST) resolves its
   // dependencies (fastify-plugin, undici...) from the checkout's node_modules.
   const env = { ...process.env, NODE_PATH: [join(__dirname, '..', 'node_modules'), process.env.NODE_PATH].filter(Boolean).join(require('node:path').delimiter) }
   const child = fork(join(__dirname, 'server.js'), [config, String(ingestPort)], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'], env })
+  if (PIN !== undefined) pin(child.pid, PIN[0])
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`${config}: server did not start in ${START_MS} ms`)) }, START_MS)
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${config}: server exited (${code})`)) })
@@ -154,17 +186,47 @@ async function measured (load, server, job) {
 }
 
 /** Bare's saturation throughput per workload: the best of two runs (noise only ever lowers it). */
+/**
+ * Open-loop capacity: bare keeps up at a rate when its p99 stays under this
+ * (a backlog that grows through a run pushes the p99 to hundreds of ms; a
+ * server that keeps up stays within a few ms, timer jitter included).
+ */
+const KEEPS_UP_P99_MS = 10
+
+/**
+ * Bare's capacity per workload, measured first in the same run: its
+ * saturation (closed loop, the best of two runs), then the highest open-loop
+ * rate it keeps up with, tried from 100% of saturation down in steps of 10%.
+ * A closed loop answers more than an open one (each read finds many sockets
+ * ready, and a backlog never builds), and the generator itself has a
+ * ceiling: rates set from the closed-loop figure put the top rows past what
+ * bare or the generator sustain, and then they measured an overload. The
+ * open-loop rates are percentages of the sustained rate.
+ */
 async function calibrate (load, ingestPort) {
   const capacity = {}
   for (const workload of opts.workloads) {
     const { child, port } = await startServer('bare', ingestPort)
     try {
-      const job = { kind: 'saturate', port, connections: opts.connections, workload, cf: false }
-      await ask(load, { ...job, duration: opts.warmup }, opts.warmup * 1000 + 60_000, 'warm-up')
+      const job = { port, connections: opts.connections, workload, cf: false }
+      await ask(load, { ...job, kind: 'saturate', duration: opts.warmup }, opts.warmup * 1000 + 60_000, 'warm-up')
       const runs = []
-      for (let i = 0; i < (quick ? 1 : 2); i++) runs.push((await ask(load, { ...job, duration: opts.duration }, opts.duration * 1000 + 60_000, 'saturate')).rps)
-      capacity[workload] = Math.max(...runs)
-      console.log(`calibration ${workload.padEnd(4)} bare ${runs.map(Math.round).join(', ')} req/s -> open loop at ${opts.rates.map((r) => Math.round(capacity[workload] * r / 100)).join(', ')} req/s`)
+      for (let i = 0; i < (quick ? 1 : 2); i++) {
+        runs.push((await ask(load, { ...job, kind: 'saturate', duration: opts.duration }, opts.duration * 1000 + 60_000, 'saturate')).rps)
+      }
+      const saturation = Math.max(...runs)
+      const tried = []
+      let sustained = 0
+      for (let step = 10; step >= 1 && sustained === 0; step--) {
+        const rate = saturation * step / 10
+        const r = await ask(load, { ...job, kind: 'open', rate, duration: opts.duration }, opts.duration * 1000 + 60_000, 'open')
+        tried.push(`${Math.round(rate)}: p99 ${r.p99.toFixed(1)} ms`)
+        if (r.p99 <= KEEPS_UP_P99_MS && r.bad + r.errors === 0) sustained = rate
+      }
+      if (sustained === 0) throw new Error(`calibration ${workload}: bare kept up with no rate down to 10% of saturation (${tried.join('; ')})`)
+      capacity[workload] = { saturation, sustained }
+      console.log(`calibration ${workload.padEnd(4)} bare saturation ${runs.map(Math.round).join(', ')} req/s; open loop ${tried.join('; ')} -> ` +
+        `sustained ${Math.round(sustained)} req/s, rates ${opts.rates.map((r) => Math.round(sustained * r / 100)).join(', ')} req/s`)
     } finally {
       await stopServer(child)
     }
@@ -182,7 +244,7 @@ async function runServer (load, ingestPort, config, workload, capacity) {
     const sat = await measured(load, child, { ...job, kind: 'saturate', duration: opts.duration })
     const open = {}
     for (const pct of opts.rates) {
-      open[pct] = await measured(load, child, { ...job, kind: 'open', rate: capacity * pct / 100, duration: opts.duration })
+      open[pct] = await measured(load, child, { ...job, kind: 'open', rate: capacity.sustained * pct / 100, duration: opts.duration })
     }
     const { served, stats } = await ask(child, { cmd: 'stats' }, IPC_MS, 'stats')
     return { sat, open, served, stats }
@@ -235,7 +297,8 @@ function report (header, capacity, results) {
         `${shipping ? (r.sent / r.served).toFixed(3) : ''} | ${shipping ? thousands(r.dropped) : ''} |`)
     }
     lines.push('', `### ${WORKLOAD_TITLE[workload] ?? workload}: open loop`, '')
-    lines.push(`Fixed rates of ${opts.rates.join('/')}% of bare's capacity (${thousands(capacity[workload])} req/s, measured first; ` +
+    lines.push(`Fixed rates of ${opts.rates.join('/')}% of bare's capacity, measured first: the highest open-loop rate bare kept up with ` +
+      `(p99 at most ${KEEPS_UP_P99_MS} ms), ${thousands(capacity[workload].sustained)} req/s, tried down from its saturation of ${thousands(capacity[workload].saturation)} req/s in steps of 10%; ` +
       `bare's saturation in the rounds: ${bare.sat.map((x) => thousands(x.rps)).join(', ')} req/s: where far lower, the machine was busier and the top rate was an overload), ` +
       `${opts.duration} s per rate, latency from the scheduled send to the last byte of the answer, in ms; medians of ${opts.rounds} round(s); ` +
       'Δ = the configuration\'s median minus bare\'s.', '')
@@ -248,7 +311,7 @@ function report (header, capacity, results) {
           const v = m(config, key)
           return `${v.toFixed(digits)} | ${config === 'bare' ? '' : signed(v - m('bare', key), digits)}`
         })
-        lines.push(`| ${pct}% (${thousands(capacity[workload] * pct / 100)}/s) | ${config} | ${cells.join(' | ')} |`)
+        lines.push(`| ${pct}% (${thousands(capacity[workload].sustained * pct / 100)}/s) | ${config} | ${cells.join(' | ')} |`)
       }
     }
     // How late the generator itself sent: latency it adds to every configuration alike.
@@ -277,6 +340,7 @@ function machine () {
     `- node ${process.version}; ${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GB; load average at start ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`,
     `- \`${uname}\``,
     `- ${new Date().toISOString()}; checkout at ${commit}; plugin from ${DIST}`,
+    `- ${PIN === undefined ? 'no CPU pinning (--no-pin, one core, or no taskset): the generator shares the cores with the server' : `CPU pinning (taskset): server on core ${PIN[0]}, load generator and ingest on core(s) ${PIN[1]}`}`,
     `- ${opts.rounds} round(s); per server: ${opts.warmup} s warm-up, ${opts.duration} s saturation, ${opts.duration} s at each open-loop rate; configurations: ` +
       opts.configs.map((c) => `${c} (${CONFIGS[c].doc})`).join('; ')
   ]
@@ -291,6 +355,10 @@ async function main () {
   const ingest = await startIngest()
   const ingestPort = ingest.address().port
   const load = fork(join(__dirname, 'suite', 'load.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  if (PIN !== undefined) {
+    pin(process.pid, PIN[1])
+    pin(load.pid, PIN[1])
+  }
   try {
     const capacity = await calibrate(load, ingestPort)
     const results = {}
