@@ -37,6 +37,15 @@
 //   ship~noua   ship with classifyUserAgent stubbed out
 //   ship~noip   ship with resolveClientIp stubbed out (fixed 127.0.0.1 result)
 //   ship~noline ship with httpRequestLine returning a constant line
+//   <config>~io any configuration, bare included, plus what most apps already
+//               run beside their routes: an undici client that POSTs a
+//               gzipped body to the ingest every 5 s (no per-request work).
+//               A hello world with no other socket or stream in the process
+//               is the one app where Node's stream and event internals keep
+//               monomorphic inline caches; a second kind of socket and a
+//               zlib stream make them megamorphic, which every request then
+//               pays (+3k on Node 24). `bare~io` is the baseline that tax
+//               included; ship brings its own client, so it pays it anyway
 //   <config>@DIR  that configuration against the build in DIR (e.g. ship@/tmp/old-dist
 //               beside ship: a before/after in one run); --rounds N alternates them
 // (The prototypes of the cuts measured in RESULTS.md, ~fastclock, ~uacache
@@ -79,7 +88,9 @@ else main().catch((err) => { console.error(err); process.exit(1) })
 
 async function serve (spec, ingestPort) {
   const Fastify = require('fastify')
-  const [config, ...stubs] = spec.split('~')
+  const [config, ...allStubs] = spec.split('~')
+  const stubs = allStubs.filter((s) => s !== 'io')
+  if (allStubs.includes('io')) backgroundClient(ingestPort)
   const app = Fastify()
 
   if (config === 'hooks') {
@@ -113,6 +124,19 @@ async function serve (spec, ingestPort) {
     await app.appfirewall.flush(60000)
     process.send(app.appfirewall.stats())
   })
+}
+
+/** The `~io` suffix: an undici client POSTing a gzipped body every 5 s, as apps that ship logs or call APIs do. */
+function backgroundClient (ingestPort) {
+  const { request, Agent } = require('undici')
+  const zlib = require('node:zlib')
+  const agent = new Agent({ connections: 1 })
+  const body = Buffer.from(('{"type":"x","v":"' + 'a'.repeat(200) + '"}\n').repeat(300))
+  setInterval(() => zlib.gzip(body, { level: 1 }, (err, gz) => {
+    if (err !== null) return
+    request(`http://127.0.0.1:${ingestPort}/v1/events`, { method: 'POST', body: gz, dispatcher: agent })
+      .then((r) => r.body.dump(), () => {})
+  }), 5000).unref()
 }
 
 function applyStubs (app, stubs) {
