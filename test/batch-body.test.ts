@@ -10,6 +10,7 @@ import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import { readFileSync } from 'node:fs'
 import appFirewall from '../lib/index'
+import { utf8Bytes } from '../lib/ship/http-exporter'
 import { localApp, startIngest } from './fixtures'
 
 const TEXTS = ['plain ascii', 'é'.repeat(300), '€'.repeat(500), '😀'.repeat(400), 'mixé€😀'.repeat(200), '\u0000"\\ control']
@@ -56,4 +57,23 @@ t.test('local: the appended text is the same lines, UTF-8, newline-terminated', 
   t.equal(lines.length, 40 + TEXTS.length + 1)
   t.same(customTexts(lines), TEXTS)
   t.notOk(text.includes('\ufffd'), 'valid UTF-8: no character was replaced')
+})
+
+t.test('the batch text is written as UTF-8 in one pass, whatever the room first given runs out on', async (t: Test) => {
+  // Room first given: length + length/8 + 16 bytes. Texts that fill it
+  // exactly, run out of it in the middle of a multi-byte character or of a
+  // surrogate pair, or need the worst case (3 bytes a UTF-16 unit).
+  const cases: string[] = ['', 'a', 'a'.repeat(1000)]
+  for (let ascii = 0; ascii < 40; ascii++) {
+    for (const wide of ['é', '€', '😀', '\uffff']) cases.push('a'.repeat(ascii) + wide.repeat(8) + 'z')
+  }
+  cases.push('€'.repeat(5000), '😀'.repeat(3000), 'a'.repeat(800) + '€'.repeat(200) + 'b'.repeat(50))
+  for (const text of cases) {
+    const bytes = utf8Bytes(text)
+    if (!bytes.equals(Buffer.from(text, 'utf8'))) {
+      t.fail(`differs from Buffer.from for ${JSON.stringify(text.slice(0, 60))} (length ${text.length})`)
+      return
+    }
+  }
+  t.pass(`${cases.length} texts equal to Buffer.from(text, 'utf8')`)
 })

@@ -23,6 +23,30 @@ import { timerDelay } from '../timer-delay'
 
 const gzipAsync = promisify(gzip)
 
+const encoder = new TextEncoder()
+
+/**
+ * The batch's NDJSON text as UTF-8, written in one pass. `Buffer.from(text)`
+ * (what gzip does with a string) measures the UTF-8 length first and then
+ * writes: two passes over every byte of the batch. Event lines are nearly
+ * always ASCII, one byte a character, so the text is written into room for
+ * its length plus an eighth; the rare batch with more multi-byte characters
+ * than that goes on into room for the worst case of what is left (3 bytes a
+ * UTF-16 unit).
+ */
+export function utf8Bytes (text: string): Buffer {
+  let buf = Buffer.allocUnsafeSlow(text.length + (text.length >>> 3) + 16)
+  let { read, written } = encoder.encodeInto(text, buf)
+  if (read < text.length) {
+    const rest = text.slice(read)
+    const more = Buffer.allocUnsafeSlow(written + 3 * rest.length)
+    buf.copy(more, 0, 0, written)
+    written += encoder.encodeInto(rest, more.subarray(written)).written
+    buf = more
+  }
+  return buf.subarray(0, written)
+}
+
 // An ingest's answer is only its status and Retry-After; anything past this is
 // a misbehaving (or hostile) server and is not read, so it cannot grow memory.
 const RESPONSE_BODY_CAP = 64 * 1024
@@ -222,7 +246,7 @@ export class HttpExporter implements Exporter {
     }
     let body: Buffer
     try {
-      body = await gzipAsync(lines.join('\n') + '\n', this.gzipOptions)
+      body = await gzipAsync(utf8Bytes(lines.join('\n') + '\n'), this.gzipOptions)
     } catch {
       result.serialization += n
       return
