@@ -13,7 +13,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Guard } from '../guard'
-import { kHooksSaw, kRefusedStatus } from '../symbols'
+import { kHooksSaw, kInFlight, kRefusedStatus, kUserAgent } from '../symbols'
 import type { ContextFactory } from './context'
 import type { Finisher } from './finish'
 import { readRawHead } from './raw-head'
@@ -56,6 +56,18 @@ export function clientErrorStatus (code: string | undefined): number {
   return 400
 }
 
+/**
+ * The properties the plugin keeps on a connection, added when it opens,
+ * together and in one order, with the values that mean "nothing yet". Added
+ * later (at its first request, one after the other), they gave every
+ * connection a second and third shape that Node's own per-request code then
+ * saw beside the first, and the property loads there went megamorphic.
+ */
+function onConnection (socket: { [kInFlight]?: unknown, [kUserAgent]?: unknown }): void {
+  socket[kUserAgent] = undefined
+  socket[kInFlight] = undefined
+}
+
 export class RefusedRequests {
   /** Router-refused requests whose response has not closed yet. */
   open = 0
@@ -68,12 +80,14 @@ export class RefusedRequests {
     this.server?.prependListener('request', this.onRawRequest)
     this.server?.prependListener('clientError', this.onClientError)
     this.server?.prependListener('dropRequest', this.onDropRequest)
+    this.server?.prependListener('connection', onConnection)
   }
 
   stop (): void {
     this.server?.removeListener('request', this.onRawRequest)
     this.server?.removeListener('clientError', this.onClientError)
     this.server?.removeListener('dropRequest', this.onDropRequest)
+    this.server?.removeListener('connection', onConnection)
   }
 
   /** A URL Fastify's router answers itself, before any hook. */
