@@ -59,21 +59,28 @@ t.test('local: the appended text is the same lines, UTF-8, newline-terminated', 
   t.notOk(text.includes('\ufffd'), 'valid UTF-8: no character was replaced')
 })
 
-t.test('the batch text is written as UTF-8 in one pass, whatever the room first given runs out on', async (t: Test) => {
-  // Room first given: length + length/8 + 16 bytes. Texts that fill it
-  // exactly, run out of it in the middle of a multi-byte character or of a
-  // surrogate pair, or need the worst case (3 bytes a UTF-16 unit).
-  const cases: string[] = ['', 'a', 'a'.repeat(1000)]
-  for (let ascii = 0; ascii < 40; ascii++) {
-    for (const wide of ['é', '€', '😀', '\uffff']) cases.push('a'.repeat(ascii) + wide.repeat(8) + 'z')
-  }
-  cases.push('€'.repeat(5000), '😀'.repeat(3000), 'a'.repeat(800) + '€'.repeat(200) + 'b'.repeat(50))
-  for (const text of cases) {
-    const bytes = utf8Bytes(text)
-    if (!bytes.equals(Buffer.from(text, 'utf8'))) {
-      t.fail(`differs from Buffer.from for ${JSON.stringify(text.slice(0, 60))} (length ${text.length})`)
-      return
+t.test('the batch text is written as UTF-8 in one pass, wherever the room first given runs out', async (t: Test) => {
+  // The room first given is length + length/8 + 16 bytes. An ASCII prefix of
+  // p characters, then 200 characters of one wide kind, runs out of it with
+  // d bytes of room left over (d = 0: the room is filled exactly, at a
+  // character's end; 0 < d < the character's width: in the middle of one, or
+  // of a surrogate pair). p from 0 to 63 gives every d of every kind.
+  const kinds: Array<[string, number]> = [['é', 2], ['€', 3], ['😀', 4], ['\ud800', 3], ['\udc00', 3]]
+  for (const [wide, width] of kinds) {
+    const leftOver = new Set<number>()
+    for (let p = 0; p < 64; p++) {
+      const text = 'a'.repeat(p) + wide.repeat(200)
+      const room = text.length + (text.length >>> 3) + 16
+      leftOver.add((room - p) % width)
+      const bytes = utf8Bytes(text)
+      if (!bytes.equals(Buffer.from(text, 'utf8'))) {
+        t.fail(`${JSON.stringify(wide)} after ${p} ASCII characters: differs from Buffer.from`)
+        return
+      }
     }
+    t.same([...leftOver].sort(), Array.from({ length: width }, (_, d) => d), `${JSON.stringify(wide)}: the room ran out at every offset in a character`)
   }
-  t.pass(`${cases.length} texts equal to Buffer.from(text, 'utf8')`)
+  for (const text of ['', 'a', 'a'.repeat(1000), '€'.repeat(5000), 'a'.repeat(800) + '😀'.repeat(300) + 'b']) {
+    t.ok(utf8Bytes(text).equals(Buffer.from(text, 'utf8')), `length ${text.length}`)
+  }
 })
