@@ -21,6 +21,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Guard } from '../guard'
 import { kContext, kHooksSaw, kInFlight, kRawContext, kRefusedStatus } from '../symbols'
 import type { ResolvedOptions } from '../types'
+import { pathOf } from '../events/line'
 import { storage, type ContextFactory, type RawResponse, type RequestContext } from './context'
 import type { Finisher } from './finish'
 
@@ -182,8 +183,7 @@ export function createHooks (parts: HookParts): RequestHooks {
       const ctx = contexts.make(method, url, req)
       ctx.response = res
       const status = res.statusCode
-      const q = url.indexOf('?')
-      finisher.finish(ctx, status, Date.now(), status === 404 || routeMissing(method, q === -1 ? url : url.slice(0, q)))
+      finisher.finish(ctx, status, Date.now(), status === 404 || routeMissing(method, pathOf(url)))
     } catch (err) {
       guard.error(err, 'onResponse')
     }
