@@ -2,8 +2,6 @@
 // POSTed to the ingest, retried by the OTLP/HTTP response classes within a
 // deadline, behind a circuit breaker and any Retry-After the ingest sent.
 import { randomUUID } from 'node:crypto'
-import { gzip } from 'node:zlib'
-import { promisify } from 'node:util'
 import { request } from 'undici'
 import type { Dispatcher } from 'undici'
 import type { Counters } from '../counters'
@@ -13,6 +11,7 @@ import { Breaker } from './breaker'
 import { chooseRoute } from './dispatch'
 import type { Route } from './dispatch'
 import { emptyResult } from './exporter'
+import { GzipMembers } from './gzip-members'
 import type { Exporter, ExportResult } from './exporter'
 import { parseRetryAfter } from './retry-after'
 import { safeLogger } from './sink'
@@ -20,8 +19,6 @@ import { certificateProblem, certificateWarning } from './tls-errors'
 import type { CertificateProblem } from './tls-errors'
 import type { PluginLog } from '../guard'
 import { timerDelay } from '../timer-delay'
-
-const gzipAsync = promisify(gzip)
 
 const encoder = new TextEncoder()
 
@@ -164,7 +161,8 @@ export class HttpExporter implements Exporter {
   private readonly maxRetryAfterMs: number
   private readonly retryBaseMs: number
   private readonly retryMaxMs: number
-  private readonly gzipOptions: { level: number }
+  /** One gzip stream, one member per batch (see gzip-members.ts for why). */
+  private readonly gzip: GzipMembers
   private readonly breaker: Breaker
   /** A Retry-After holds every send until then (epoch ms). */
   private holdUntil = 0
@@ -184,7 +182,7 @@ export class HttpExporter implements Exporter {
     this.maxRetryAfterMs = opts.maxRetryAfterMs
     this.retryBaseMs = opts.retryBaseMs ?? DEFAULT_RETRY_BASE_MS
     this.retryMaxMs = opts.retryMaxMs ?? DEFAULT_RETRY_MAX_MS
-    this.gzipOptions = { level: opts.gzipLevel }
+    this.gzip = new GzipMembers(opts.gzipLevel)
     this.breaker = new Breaker(opts.breakerThreshold, opts.breakerCooldownMs)
     this.url = url
     this.origin = url.origin
@@ -226,8 +224,9 @@ export class HttpExporter implements Exporter {
     if (this.endPause !== null) this.endPause()
   }
 
-  /** Destroys the connection or agent made here; a dispatcher passed in or installed globally is left alone. */
+  /** Frees the gzip stream and destroys the connection or agent made here; a dispatcher passed in or installed globally is left alone. */
   async shutdown (): Promise<void> {
+    this.gzip.close()
     if (this.route.owned) await this.route.dispatcher.destroy().catch(noop)
   }
 
@@ -246,7 +245,7 @@ export class HttpExporter implements Exporter {
     }
     let body: Buffer
     try {
-      body = await gzipAsync(utf8Bytes(lines.join('\n') + '\n'), this.gzipOptions)
+      body = await this.gzip.compress(utf8Bytes(lines.join('\n') + '\n'))
     } catch {
       result.serialization += n
       return
