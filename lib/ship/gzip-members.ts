@@ -55,7 +55,7 @@ export class GzipMembers {
         reject(new FST_APPFIREWALL_CLOSED('compressing a batch'))
         return
       }
-      const stream = this.stream ?? this.open()
+      const stream = this.stream !== null && !this.stream.destroyed ? this.stream : this.open()
       let settled = false
       const fail = (err: unknown): void => {
         if (settled) return
@@ -66,16 +66,25 @@ export class GzipMembers {
       }
       stream.once('error', fail)
       stream.once('close', fail)
-      stream.write(input)
+      try {
+        stream.write(input)
+      } catch (err) {
+        // Not a Buffer (the exporter always passes one): nothing was queued.
+        stream.removeListener('error', fail)
+        stream.removeListener('close', fail)
+        fail(err)
+        return
+      }
       // Z_FINISH ends the deflate stream with its trailer (CRC-32, length);
       // the write's callback runs once zlib has returned every byte of it,
-      // each pushed to 'data' before.
-      stream.flush(constants.Z_FINISH, () => {
+      // each pushed to 'data' before (flowing, with nothing buffered, push
+      // emits at once).
+      stream.flush(constants.Z_FINISH, (err?: Error | null) => {
         stream.removeListener('error', fail)
         stream.removeListener('close', fail)
         if (settled) return
-        if (this.stream !== stream) {
-          fail(undefined)
+        if (err != null || stream.destroyed || this.stream !== stream) {
+          fail(err)
           return
         }
         settled = true
@@ -83,8 +92,13 @@ export class GzipMembers {
         this.chunks = []
         // deflateReset: the next input starts a new member, header included.
         // (zlib.reset() is documented for every deflate stream; @types/node
-        // declares it on Deflate and DeflateRaw only.)
-        ;(stream as Gzip & { reset: () => void }).reset()
+        // declares it on Deflate and DeflateRaw only.) Should it fail, Node
+        // destroys the stream: the next call opens a new one.
+        try {
+          ;(stream as Gzip & { reset: () => void }).reset()
+        } catch {
+          this.discard()
+        }
         resolve(out)
       })
     })
@@ -96,6 +110,13 @@ export class GzipMembers {
     // Errors are taken by the member under way ('error' above); this keeps one
     // that comes between members from being an uncaught exception.
     stream.on('error', noop)
+    // A stream that dies between members is not used again.
+    stream.once('close', () => {
+      if (this.stream === stream) {
+        this.stream = null
+        this.chunks = []
+      }
+    })
     this.stream = stream
     return stream
   }
