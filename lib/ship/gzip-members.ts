@@ -2,18 +2,18 @@
 // batch compressed into one complete gzip member (RFC 1952 §2.2: a file is a
 // series of members; an HTTP `Content-Encoding: gzip` body is one).
 //
-// Why not `zlib.gzip()` per batch, as before. Each call makes a new zlib
-// handle, and Node's zlib code sets properties on it (callback, input buffer,
-// byte counts). V8's scavenger keeps such "modified" API wrapper objects
-// alive, so every handle, its output chunk (16 KiB) and what they reference
-// outlived the young generation and waited for a mark-compact: about 22 KB of
-// ArrayBuffers per batch, a steady climb that nothing else in a Fastify app
-// makes. At 6 500 req/s (13 batches/s) it grew by ~2 MB/s and set off a full
-// mark-compact every 4-5 s, whose marking steps took 10-28 ms on the main
-// thread; on a server with one core the concurrent marking threads shared
-// that core too, and 1-2% of requests waited 15-40 ms (benchmarks/RESULTS.md,
-// issue 10). With one stream, the handle is made once; a batch leaves nothing
-// behind but its own output, which dies young.
+// Why not `zlib.gzip()` per batch, as before. On Node 24 and 26 each call's
+// zlib handle outlived every scavenge, and with it the batch's UTF-8 body
+// and zlib's output chunk, until a full mark-compact: ~180 KiB of
+// ArrayBuffers per 500-line batch (test/ship-arraybuffers.test.ts; Node 20
+// and 22 freed them young). The likely reason: Node's zlib code sets
+// properties on the handle, and V8 keeps API wrapper objects a script has
+// modified alive through a scavenge. At 6 500 req/s (13 batches/s) that was
+// ~2 MB/s and a mark-compact every 4-5 s, whose marking steps took 10-28 ms
+// on the main thread; on a one-core server V8's concurrent marking threads
+// shared that core too, and 1-2% of requests waited 15-40 ms
+// (benchmarks/RESULTS.md, issue 10). With one stream the handle is made
+// once; a batch leaves nothing behind but its own output, which dies young.
 import { createGzip, constants } from 'node:zlib'
 import type { Gzip } from 'node:zlib'
 import { FST_APPFIREWALL_CLOSED } from '../errors'
