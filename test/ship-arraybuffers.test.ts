@@ -7,8 +7,7 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
+import { collector } from './fixtures/heap'
 import { makeShipper } from './fixtures/shipper-harness'
 
 t.test('shipping batches leaves no ArrayBuffer behind for a full collection to free', async (t: Test) => {
@@ -18,8 +17,7 @@ t.test('shipping batches leaves no ArrayBuffer behind for a full collection to f
   // and zlib's output chunk, until a mark-compact. Node 20 and 22: ~4-8 KiB.
   // With one stream: ~3.7-4.4 KiB on all four (output chunks and Buffer pool
   // slabs that outlive two forced scavenges).
-  setFlagsFromString('--expose-gc')
-  const gc = runInNewContext('gc') as (opts?: { type: 'minor' | 'major' }) => void
+  const gc = collector()
   // An ingest that reads each body and answers 200: decoding here would
   // allocate zlib handles of its own in this process.
   let bodies = 0
