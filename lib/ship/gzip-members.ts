@@ -83,7 +83,9 @@ export class GzipMembers {
         stream.removeListener('error', fail)
         stream.removeListener('close', fail)
         if (settled) return
-        if (err != null || stream.destroyed || this.stream !== stream) {
+        // Destroyed: by close(), by a failure, or by discard() (which also
+        // unsets this.stream), so no separate check of which stream is current.
+        if (err != null || stream.destroyed) {
           fail(err)
           return
         }
