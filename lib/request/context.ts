@@ -43,6 +43,14 @@ export class RequestContext implements EventSource, AppFirewallRequest {
   classification: Classification | undefined = undefined
   rule: string | undefined = undefined
   uaClass: string | undefined = undefined
+  /** A scanner verdict of a family whose probes no legitimate client sends (lib/classify/patterns.ts). */
+  certain = false
+  /** An app-layer signal the request raised: `"validation"`, `"parse"` or `"auth"` (request/hooks.ts). */
+  signal: string | undefined = undefined
+  /** Fastify's (or an auth plugin's) error code behind `signal`, e.g. `FST_ERR_VALIDATION`. */
+  errorCode: string | undefined = undefined
+  /** Answered by a wildcard route (an SPA fallback): its path is still classified, like a 404's. */
+  wildcard = false
   wouldBlock = false
   blocked = false
   /** skip(request) said to leave this request alone. */
