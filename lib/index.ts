@@ -36,7 +36,9 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, store: resolved.store, onHookError: (err) => { guard.error(err, 'hook') }, log })
   const client = new ClientReader(options.trustedProxies, log)
   const envSuffix = environmentSuffix(options.environment)
-  const recorder = sink === undefined ? undefined : createRecorder(sink, counters, guard, envSuffix, options)
+  const allowList = options.allowList.length > 0 ? CidrSet.parse(options.allowList) : undefined
+  const finisher = sink === undefined ? undefined : createFinisher({ options, sink, limiter, guard, allowList, envSuffix })
+  const recorder = finisher === undefined || sink === undefined ? undefined : createRecorder(sink, counters, guard, envSuffix, options, finisher.countRecorded)
   const contexts = new ContextFactory(recorder, client, guard)
 
   // A getter: in `off` mode (no hooks) the context is made only if user code asks for it.
@@ -63,11 +65,9 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   // A store the plugin does not use (off mode, nothing limited) is still closed once, by app.close().
   const unused = limiter === undefined ? resolved.store : undefined
   if (unused !== undefined) fastify.addHook('onClose', async () => { await closeStore(unused, options.closeGraceMs, log) })
-  if (sink === undefined) return // off: no hooks, no timers
+  if (sink === undefined || finisher === undefined) return // off: no hooks, no timers
 
   if (options.classify404) classify('/') // builds the matchers (0.15-0.3 s and ~6 MB here) at boot, not on the first 404
-  const allowList = options.allowList.length > 0 ? CidrSet.parse(options.allowList) : undefined
-  const finisher = createFinisher({ options, sink, limiter, guard, allowList, envSuffix })
   const hooks = createHooks({
     options,
     contexts,
