@@ -35,9 +35,29 @@ const MsOrZero = Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })
 const MS = 'an integer of milliseconds from 1 to 2147483647 (Node\'s timer limit, about 24.8 days)'
 const MS_OR_ZERO = 'an integer of milliseconds from 0 to 2147483647 (Node\'s timer limit, about 24.8 days)'
 const Rule = Type.Object({
-  max: Type.Integer({ minimum: 1 }),
+  max: Type.Integer({ minimum: 0 }),
   windowMs: Type.Integer({ minimum: 1 })
 }, { additionalProperties: false })
+
+/** Names a rate-limit class may take: they end up in Redis keys and log lines. */
+export const LIMIT_CLASS_PATTERN = '^[A-Za-z0-9._:-]{1,64}$'
+
+const minute = 60_000
+/**
+ * The default limits. `scanner-certain` marks at the first certain probe, since
+ * real scanners send one to four probes per address; the behaviour classes
+ * sit well above what a user following stale links, mistyping a password or
+ * failing a form does in a minute (README, "Verdicts per IP").
+ */
+export const DEFAULT_RATE_LIMIT = {
+  scanner: { max: 10, windowMs: minute },
+  'scanner-certain': { max: 0, windowMs: minute },
+  'script-probe': { max: 5, windowMs: minute },
+  probing: { max: 20, windowMs: minute },
+  validation: { max: 30, windowMs: minute },
+  parse: { max: 10, windowMs: minute },
+  auth: { max: 10, windowMs: minute }
+} as Record<string, { max: number, windowMs: number }>
 
 export const DEFAULT_ENDPOINT = 'https://ingest.appfirewall.io/v1/events'
 export const DEFAULT_CLOUDFLARE_RANGES_URL = 'https://api.cloudflare.com/client/v4/ips'
@@ -86,15 +106,11 @@ export const optionTable = {
     doc: 'Classify 404s.'
   },
   rateLimit: {
-    schema: Type.Object({
-      scanner: Type.Optional(Rule),
-      'benign-miss': Type.Optional(Rule),
-      unknown: Type.Optional(Rule)
-    }, { additionalProperties: false }),
-    allowed: 'an object of { max, windowMs } per class ("scanner", "benign-miss", "unknown"), integers >= 1',
-    default: { scanner: { max: 10, windowMs: 60_000 } },
-    defaultText: '`{ scanner: { max: 10, windowMs: 60000 } }`',
-    doc: 'Per-class limits (`scanner`, `benign-miss`, `unknown`), counted per client IP (IPv6 per /64 and per /48, see `ipv6SiteFactor`). `{}` turns counting off.'
+    schema: Type.Record(Type.String({ pattern: LIMIT_CLASS_PATTERN }), Rule),
+    allowed: 'an object whose keys are classes or recorded event names (at most 64 of letters, digits, ".", "_", "-", ":") and whose values are { max, windowMs } (max an integer >= 0, windowMs an integer >= 1)',
+    default: DEFAULT_RATE_LIMIT,
+    defaultText: '`scanner` 10, `scanner-certain` 0, `script-probe` 5, `probing` 20, `validation` 30, `parse` 10, `auth` 10, each `{ max, windowMs: 60000 }`',
+    doc: 'Per-class limits, counted per client IP (IPv6 per /64 and per /48, see `ipv6SiteFactor`): a client is over a limit past `max` hits in the window (`max: 0`: at its first hit, for a whole window). Classes: `scanner` (scanner 404s), `scanner-certain` (404s of a certain probe family), `script-probe` (distinct unknown 404s of `.php`, `.asp`, `.jsp`, `.cgi` ... scripts no route matched), `probing` (distinct unknown 404s no route matched, static assets aside), `validation`, `parse`, `auth` (requests that failed schema validation, body parsing or authentication), `benign-miss`, `unknown`; any other key is the name of a `record()`ed event, counted per call. The object replaces the defaults: to change one class, spread `defaults.rateLimit` first. `{}` counts nothing. See "Verdicts per IP".'
   },
   enforceRateLimit: {
     schema: Type.Boolean(),

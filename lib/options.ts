@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path'
 import type { FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import type { AppFirewallDefaults, AppFirewallOptions, HiddenOptionName, LimitedInfo, LimitStore, RedisLike, ResolvedOptions } from './types'
-import { optionTable, type OptionName, type OptionSpec } from './option-table'
+import { LIMIT_CLASS_PATTERN, optionTable, type OptionName, type OptionSpec } from './option-table'
 import { checkCidrs } from './ip/cidr'
 import { anyClientProblem } from './ip/trust-bounds'
 import { FST_APPFIREWALL_INVALID_OPTIONS } from './errors'
@@ -147,6 +147,7 @@ function schemaProblems (given: Record<string, unknown>): { problems: string[], 
 // A Bearer token goes into an HTTP header: visible ASCII only. A key read
 // from a file with its newline would make every POST fail inside undici.
 const HEADER_SAFE = /^[\x21-\x7e]+$/
+const LIMIT_CLASS = new RegExp(LIMIT_CLASS_PATTERN)
 
 /** What the schema cannot say: URLs, address lists, options that depend on each other, the shape of clients. */
 function crossChecks (o: AppFirewallOptions & typeof defaults, fromEnv: ReadonlySet<string>, bad: ReadonlySet<string>): string[] {
@@ -173,6 +174,11 @@ function crossChecks (o: AppFirewallOptions & typeof defaults, fromEnv: Readonly
   }
   if (!bad.has('maxEventBytes') && !bad.has('maxQueueBytes') && o.maxEventBytes * 4 > o.maxQueueBytes) {
     problems.push(`"maxEventBytes" must be at most a quarter of "maxQueueBytes" (${o.maxQueueBytes}), got ${o.maxEventBytes}: a queue that holds only a few events drops most of them`)
+  }
+  if (!bad.has('rateLimit')) {
+    // TypeBox's Record does not check its keys: they end up in Redis keys and log lines.
+    const names = Object.keys(o.rateLimit).filter((k) => !LIMIT_CLASS.test(k))
+    if (names.length > 0) must('rateLimit', `the key${names.length > 1 ? 's' : ''} ${names.slice(0, 3).map((k) => show(k.slice(0, 80))).join(', ')}`)
   }
   for (const name of ['trustedProxies', 'allowList'] as const) {
     // A hole in an array ([, '10.0.0.0/8']) passes the schema; it is no entry.

@@ -18,8 +18,26 @@ export type Mode = 'ship' | 'local' | 'off'
 export type OnErrorMode = 'ignore' | 'warn' | 'raise'
 export type BreakerState = 'closed' | 'open' | 'half_open'
 
+/**
+ * Built-in rate-limit classes (keys of the `rateLimit` option); any other key
+ * names a `record()`ed event. See the README, "Verdicts per IP".
+ * - `scanner`: 404s classified scanner (certain and likely probes alike);
+ * - `scanner-certain`: 404s of a certain probe family (`/.git/config`, `/.env`, traversal, payloads, web shells...);
+ * - `script-probe`: distinct unknown 404s of server-side scripts (`.php`, `.asp`, `.aspx`, `.jsp`, `.cgi`...), no route matched;
+ * - `probing`: distinct unknown 404s that no route matched, static assets left out;
+ * - `validation`, `parse`, `auth`: requests that failed schema validation, body parsing, or authentication (401, 403);
+ * - `benign-miss`, `unknown`: every 404 of that class (no limit by default).
+ */
+export type BuiltInLimitClass = Classification | 'scanner-certain' | 'script-probe' | 'probing' | 'validation' | 'parse' | 'auth'
+
+/** A built-in class, or the name of a `record()`ed event. */
+export type LimitClass = BuiltInLimitClass | (string & Record<never, never>)
+
+/** Limits per class: each key a built-in class (`BuiltInLimitClass`) or a recorded event's name. */
+export type RateLimits = Record<string, RateLimitRule>
+
 export interface RateLimitRule {
-  /** Hits allowed per window before the IP is over its limit. */
+  /** Hits allowed per window before the IP is over its limit; 0: the first hit is over it. */
   max: number
   /** Window length in milliseconds. */
   windowMs: number
@@ -27,8 +45,8 @@ export interface RateLimitRule {
 
 /** Information handed to `onLimited` once per block. */
 export interface LimitedInfo {
-  /** Class whose limit was passed, e.g. `"scanner"`. */
-  classification: Classification
+  /** Class whose limit was passed, e.g. `"scanner"`, `"scanner-certain"`, `"auth"` or a recorded event's name. */
+  classification: LimitClass
   /** Hits counted in the current window. */
   count: number
   /** The limit that was passed. */
@@ -74,10 +92,12 @@ export interface AppFirewallOptions {
   /** Classify 404s. Default: `true`. */
   classify404?: boolean
   /**
-   * Per-class limits, counted per client IP (IPv6 per /64 and per /48, see `ipv6SiteFactor`). Default:
-   * `{ scanner: { max: 10, windowMs: 60000 } }`.
+   * Per-class limits, counted per client IP (IPv6 per /64 and per /48, see `ipv6SiteFactor`); keys are
+   * the classes of `BuiltInLimitClass` or names of `record()`ed events. Replaces the defaults (spread
+   * `defaults.rateLimit` to change one class); `{}` counts nothing. `max` hits are allowed per `windowMs`.
+   * Default: `scanner` 10, `scanner-certain` 0, `script-probe` 5, `probing` 20, `validation` 30, `parse` 10, `auth` 10, each `{ max, windowMs: 60000 }`.
    */
-  rateLimit?: Partial<Record<Classification, RateLimitRule>>
+  rateLimit?: RateLimits
   /**
    * Answer 429 to an IP over its limit (`false`: shadow mode, events carry `would_block`). Default:
    * `false`.

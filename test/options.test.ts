@@ -21,7 +21,8 @@ async function registerError (opts: unknown): Promise<Error & { code?: string }>
 
 const cases: Array<[string, unknown, RegExp]> = [
   ['an unknown mode', { mode: 'loud' }, /"mode" must be "ship", "local" or "off", got "loud"/],
-  ['a zero limit', { mode: 'off', rateLimit: { scanner: { max: 0, windowMs: 1000 } } }, /"rateLimit" must be .*integers >= 1, got .*"max":0/],
+  ['a negative limit', { mode: 'off', rateLimit: { scanner: { max: -1, windowMs: 1000 } } }, /"rateLimit" must be/],
+  ['a class name with a space', { mode: 'off', rateLimit: { 'login failed': { max: 1, windowMs: 1000 } } }, /"rateLimit" must be .*"login failed"/],
   ['a negative window', { mode: 'off', rateLimit: { scanner: { max: 5, windowMs: -1 } } }, /"rateLimit" must be .*"windowMs":-1/],
   ['an invalid CIDR in trustedProxies', { mode: 'off', trustedProxies: ['cloudflare', '10.0.0.0/33'] }, /"trustedProxies" must be .*10\.0\.0\.0\/33/],
   ['a hostname in trustedProxies', { mode: 'off', trustedProxies: ['lb.internal'] }, /"trustedProxies" .*lb\.internal/],
@@ -35,7 +36,6 @@ const cases: Array<[string, unknown, RegExp]> = [
   ['a string where a number is expected', { mode: 'off', queueSize: '10' }, /"queueSize" must be an integer from 1 to 1000000, got "10"/],
   ['skip that is not a function', { mode: 'off', skip: true }, /"skip" must be a function/],
   ['an unknown option', { mode: 'off', trustedProxy: ['1.2.3.4'] }, /unknown option "trustedProxy"/],
-  ['an unknown rate limit class', { mode: 'off', rateLimit: { bots: { max: 1, windowMs: 1 } } }, /unknown key "bots" in "rateLimit"/],
   ['an event budget the queue budget cannot hold four of', { mode: 'off', maxEventBytes: 65_536, maxQueueBytes: 131_072 }, /"maxEventBytes" must be at most a quarter of "maxQueueBytes" \(131072\), got 65536/],
   ['a timer of Infinity', { mode: 'off', breakerCooldownMs: Infinity }, /"breakerCooldownMs" must be .*, got Infinity/],
   ['a NaN queue size', { mode: 'off', queueSize: NaN }, /"queueSize" must be an integer from 1 to 1000000, got NaN/],
@@ -83,7 +83,7 @@ test('defaults are applied and the resolved options never carry the key', async 
   t.equal(o.mode, 'ship')
   t.equal(o.endpoint, 'https://ingest.appfirewall.io/v1/events')
   t.same(o.trustedProxies, ['cloudflare'])
-  t.same(o.rateLimit, { scanner: { max: 10, windowMs: 60000 } })
+  t.same(o.rateLimit, { scanner: { max: 10, windowMs: 60000 }, 'scanner-certain': { max: 0, windowMs: 60000 }, 'script-probe': { max: 5, windowMs: 60000 }, probing: { max: 20, windowMs: 60000 }, validation: { max: 30, windowMs: 60000 }, parse: { max: 10, windowMs: 60000 }, auth: { max: 10, windowMs: 60000 } })
   t.equal(o.enforceRateLimit, false)
   t.equal(o.onError, 'ignore')
   t.equal(o.queueSize, 10000)

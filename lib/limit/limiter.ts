@@ -6,10 +6,11 @@ import { isKey48, isKey64, siteKey } from './key'
 import { timerDelay } from '../timer-delay'
 import { describe, SharedCalls, type SharedCall, type SharedCallStats } from './shared-calls'
 import type { PluginLog } from '../guard'
-import type { Classification, LimitedInfo, RateLimitRule } from '../types'
+import type { LimitClass, LimitedInfo, RateLimitRule } from '../types'
 
 export interface RateLimiterOptions {
-  rules: Partial<Record<Classification, RateLimitRule>>
+  /** Rules by class (a built-in class or a recorded event's name), in the order of their store index. */
+  rules: Readonly<Record<string, RateLimitRule>>
   /** Most keys with counters in this process, and most blocks held. */
   maxTrackedIps: number
   enforce: boolean
@@ -44,7 +45,6 @@ export interface RateLimiterStats {
   shared?: SharedCallStats
 }
 
-const CLASSES: readonly Classification[] = ['scanner', 'benign-miss', 'unknown']
 /** Longest key a block may be held under; limiter keys are IPs and prefixes, at most ~40 characters. */
 const MAX_KEY_LENGTH = 64
 
@@ -75,7 +75,7 @@ const MAX_KEY_LENGTH = 64
  * their own, so a blocked /48 cannot fill the key table.
  */
 export class RateLimiter {
-  private readonly rules: Partial<Record<Classification, LimitRule>>
+  private readonly rules: ReadonlyMap<string, LimitRule>
   // The /48 rules by class index; undefined when IPv6 is counted per /64 only.
   private readonly siteRules: readonly LimitRule[] | undefined
   // When the longest /48 block held ends: until then blockedFor also looks up
@@ -104,16 +104,14 @@ export class RateLimiter {
   constructor (opts: RateLimiterOptions) {
     const list: LimitRule[] = []
     const sites: LimitRule[] = []
-    const rules: Partial<Record<Classification, LimitRule>> = {}
+    const rules = new Map<string, LimitRule>()
     const factor = opts.siteFactor ?? 0
     let longest = 0
-    for (const classification of CLASSES) {
-      const r = opts.rules[classification]
-      if (r === undefined) continue
+    for (const [classification, r] of Object.entries(opts.rules)) {
       const rule: LimitRule = Object.freeze({ classification, index: list.length, max: r.max, windowMs: r.windowMs })
       sites.push(Object.freeze({ ...rule, max: r.max * factor }))
       list.push(rule)
-      rules[classification] = rule
+      rules.set(classification, rule)
       if (r.windowMs > longest) longest = r.windowMs
     }
     this.rules = rules
@@ -147,8 +145,8 @@ export class RateLimiter {
   }
 
   /** True when hits of `cls` are counted (it has a rule). */
-  counts (cls: Classification): boolean {
-    return this.rules[cls] !== undefined
+  counts (cls: LimitClass): boolean {
+    return this.rules.has(cls)
   }
 
   /**
@@ -166,13 +164,14 @@ export class RateLimiter {
   }
 
   /**
-   * Counts a 404 of class `cls` from `ip` (counted under `key`) at `now`
-   * (epoch ms). Returns 0 while the key is under its limit, else the
-   * milliseconds until its block ends. A class without a rule returns 0 at
-   * once and counts nothing. Never throws, never waits.
+   * Counts a hit of class `cls` (a 404's class, a behaviour, a signal or a
+   * recorded event's name) from `ip` (counted under `key`) at `now` (epoch
+   * ms). Returns 0 while the key is under its limit, else the milliseconds
+   * until its block ends. A class without a rule returns 0 at once and counts
+   * nothing. Never throws, never waits.
    */
-  hit (key: string, ip: string, cls: Classification, now: number): number {
-    const rule = this.rules[cls]
+  hit (key: string, ip: string, cls: LimitClass, now: number): number {
+    const rule = this.rules.get(cls)
     if (rule === undefined) return 0
     if (this.siteRules !== undefined && isKey64(key)) {
       const siteMs = this.count(this.siteOf(key), ip, this.siteRules[rule.index] as LimitRule, now)
@@ -193,7 +192,9 @@ export class RateLimiter {
     const until = this.blocks.until(key, now)
     if (until !== 0) return until - now
     if (est <= rule.max) return 0
-    const ms = rule.windowMs - (now % rule.windowMs)
+    // A rule of max 0 marks at the first hit (a certain probe): for a whole
+    // window from it, not for what is left of the clock's window, which may be a moment.
+    const ms = rule.max === 0 ? rule.windowMs : rule.windowMs - (now % rule.windowMs)
     this.hold(key, now + ms, now)
     this.notify(ip, key, rule, est, ms)
     return ms
@@ -267,14 +268,13 @@ export class RateLimiter {
   // A block decided elsewhere, delivered by the store's subscription. Never
   // throws. It lasts at most the window of its class's rule (a class without
   // a rule here: ignored), or the longest window when the store names none.
-  private readonly onSharedBlock = (key: string, blockedMs: number, classification?: Classification): void => {
+  private readonly onSharedBlock = (key: string, blockedMs: number, classification?: LimitClass): void => {
     // A key longer than any limiter key (an IPv6 /64 is 24 characters) is not one: a
     // publisher or a store delivering megabyte keys must not fill the block table.
     if (this.closed || typeof key !== 'string' || key.length > MAX_KEY_LENGTH || typeof blockedMs !== 'number' || !(blockedMs > 0)) return
     let longest = this.longestWindow
     if (classification !== undefined) {
-      // A lookup only for a known name: rules is a plain object ("__proto__" would find one).
-      const rule = CLASSES.includes(classification) ? this.rules[classification] : undefined
+      const rule = typeof classification === 'string' ? this.rules.get(classification) : undefined
       if (rule === undefined) return
       longest = rule.windowMs
     }

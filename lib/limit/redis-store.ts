@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto'
 import { windowStart, type LimitBlockListener, type LimitCount, type LimitRule, type LimitStore } from './store'
 import { isKey48, isKey64 } from './key'
 import { parseV4 } from '../ip/cidr'
-import type { Classification, RedisLike } from '../types'
+import type { LimitClass, RedisLike } from '../types'
+import { LIMIT_CLASS_PATTERN } from '../option-table'
 
 /**
  * One atomic step per hit: count it in the current window (the key expires
@@ -45,7 +46,8 @@ const PTTL_SCRIPT = "return redis.call('PTTL', KEYS[1])"
 // Announcements being checked against their block key at once; more are
 // ignored (counted), so a flood of PUBLISHes cannot pile up commands.
 export const MAX_VERIFYING = 64
-const CLASSES: ReadonlySet<string> = new Set<Classification>(['scanner', 'benign-miss', 'unknown'])
+// A class named in a message must be one a limiter could have (the rateLimit option's key pattern).
+const CLASS = new RegExp(LIMIT_CLASS_PATTERN)
 const MS = /^[1-9]\d{0,11}$/
 const ID = /^[0-9a-f]{12}$/
 const V6_KEY = /^[0-9a-f:]{0,39}::\/(?:64|48)$/
@@ -198,20 +200,20 @@ export class RedisStore implements LimitStore {
   // block lasts. The limiter then caps it at the class's window.
   private readonly onMessage = (channel: string, message: string): void => {
     if (channel !== this.channel || this.listener === undefined) return
-    const parts = typeof message === 'string' && message.length <= 100 ? message.split(' ') : []
+    const parts = typeof message === 'string' && message.length <= 200 ? message.split(' ') : []
     if (parts.length !== 4 || parts[1] === this.id) {
       if (parts.length !== 4) this.ignored++
       return
     }
     const [ms, id, cls, key] = parts as [string, string, string, string]
-    if (!MS.test(ms) || !ID.test(id) || !CLASSES.has(cls) || !isLimiterKey(key)) {
+    if (!MS.test(ms) || !ID.test(id) || !CLASS.test(cls) || !isLimiterKey(key)) {
       this.ignored++
       return
     }
-    this.verify(key, cls as Classification)
+    this.verify(key, cls)
   }
 
-  private verify (key: string, cls: Classification): void {
+  private verify (key: string, cls: LimitClass): void {
     const status = this.client.status
     if (this.closed || this.verifying >= MAX_VERIFYING || (status !== undefined && status !== 'ready' && status !== 'wait')) {
       // Not now: the block still reaches this instance with its next hit of the key (the script's reply).

@@ -1,7 +1,7 @@
 // The one contract between the rate limiter and where hit counts live. It is
 // public (the `store` option takes a user's own implementation) and ends up in
 // the package's .d.ts, so it imports types only, and never from typebox.
-import type { Classification, RateLimitRule } from '../types'
+import type { LimitClass, RateLimitRule } from '../types'
 
 /**
  * One rate-limited class as a store sees it: the user's rule, the class it
@@ -10,10 +10,10 @@ import type { Classification, RateLimitRule } from '../types'
  * per hit. The limiter hands out the same frozen object for every hit of a class.
  */
 export interface LimitRule extends RateLimitRule {
-  /** The class counted, e.g. `"scanner"`. */
-  readonly classification: Classification
+  /** The class counted, e.g. `"scanner"`, `"auth"`, or a recorded event's name (`LIMIT_CLASS_PATTERN`: at most 64 of `[A-Za-z0-9._:-]`). */
+  readonly classification: LimitClass
   /**
-   * 0-based position of the class among the configured ones (always < 3). An
+   * 0-based position of the class among the configured ones (below their number). An
    * IPv6 /48 key is counted under a rule of its own (same class, index and
    * window, `max` times `ipv6SiteFactor`).
    */
@@ -48,7 +48,7 @@ export interface LimitCount {
  * holds such a block at most for that class's `windowMs` (a class it has no
  * rule for: not at all), or, without a class, for its longest window.
  */
-export type LimitBlockListener = (key: string, blockedMs: number, classification?: Classification) => void
+export type LimitBlockListener = (key: string, blockedMs: number, classification?: LimitClass) => void
 
 /**
  * Where hit counts live. The in-process store implements it, the Redis store

@@ -8,12 +8,13 @@ import { httpRequestLine } from '../events/line'
 import type { Guard } from '../guard'
 import type { CidrSet } from '../ip/cidr'
 import { limiterKey, type RateLimiter } from '../limit'
+import { DistinctPaths, pathKind, SCRIPT_FILE, STATIC_FILE } from '../limit/behaviour'
 import type { Sink } from '../ship'
-import type { ResolvedOptions } from '../types'
+import type { BuiltInLimitClass, Classification, ResolvedOptions } from '../types'
 import type { RequestContext } from './context'
 
 export interface FinishParts {
-  options: Pick<ResolvedOptions, 'enforceRateLimit' | 'enforceScope' | 'classify404'>
+  options: Pick<ResolvedOptions, 'enforceRateLimit' | 'enforceScope' | 'classify404' | 'rateLimit'>
   sink: Sink
   limiter: RateLimiter | undefined
   guard: Guard
@@ -31,6 +32,12 @@ export interface Finisher {
    */
   count: (ctx: RequestContext, now: number) => number
   /**
+   * Counts a `record()`ed event of `name` against its client's limit, when
+   * `rateLimit` has a rule of that name; an event over the limit marks the
+   * request's own event `would_block` (if not built yet).
+   */
+  countRecorded: (ctx: RequestContext, name: string, now: number) => void
+  /**
    * Builds and pushes the request's event, once (later calls do nothing).
    * `as404`: classify and count it like a 404 (it was one, was headed for the
    * not-found handler, or was refused before routing).
@@ -42,6 +49,11 @@ export function createFinisher (parts: FinishParts): Finisher {
   const { sink, limiter, guard, allowList, envSuffix } = parts
   const classify404 = parts.options.classify404
   const scopeAll = parts.options.enforceScope === 'all'
+  const limits = parts.options.rateLimit
+  // Behaviour per IP: each class counts a client's distinct paths only.
+  const scripts = limiter?.counts('script-probe') === true ? new DistinctPaths(limits['script-probe']?.windowMs ?? 1) : undefined
+  const probing = limiter?.counts('probing') === true ? new DistinctPaths(limits.probing?.windowMs ?? 1) : undefined
+  const certainCounted = limiter?.counts('scanner-certain') === true
 
   /** The key an IP is counted under, or undefined when it is never counted (allowList, unknown peer, a Worker's claim). */
   function limitKey (ctx: RequestContext): string | undefined {
@@ -60,18 +72,63 @@ export function createFinisher (parts: FinishParts): Finisher {
     return key === undefined ? 0 : limiter.blockedFor(key, now)
   }
 
+  function classify (ctx: RequestContext): void {
+    guard.fault('classify')
+    const verdict = classifyPathVerdict(ctx.url)
+    ctx.classification = verdict.classification
+    ctx.rule = verdict.rule
+    ctx.certain = (verdict as { certain?: boolean }).certain === true
+  }
+
   function count (ctx: RequestContext, now: number): number {
     ctx.counted = true
-    if (ctx.classification === undefined) {
-      guard.fault('classify')
-      const verdict = classifyPathVerdict(ctx.url)
-      ctx.classification = verdict.classification
-      ctx.rule = verdict.rule
-    }
-    // A class without a limit is not counted, but a blocked client is refused on every 404.
-    if (limiter === undefined || !limiter.counts(ctx.classification)) return blockedFor(ctx, now)
+    if (ctx.classification === undefined) classify(ctx)
+    if (limiter === undefined) return 0
+    const cls = ctx.classification as Classification
     const key = limitKey(ctx)
-    return key === undefined ? 0 : limiter.hit(key, ctx.ip, ctx.classification, now)
+    if (key === undefined) return 0
+    // Every class the 404 counts in is counted (the counts of a window stay
+    // the same whatever blocks); the longest block among them is the answer.
+    let ms = limiter.counts(cls) ? limiter.hit(key, ctx.ip, cls, now) : -1
+    if (cls === 'scanner') {
+      if (ctx.certain && certainCounted) ms = longer(ms, limiter.hit(key, ctx.ip, 'scanner-certain', now))
+    } else if (cls === 'unknown' && (scripts !== undefined || probing !== undefined) && noRoute(ctx)) {
+      const url = ctx.url
+      const q = url.indexOf('?')
+      const end = q === -1 ? url.length : q
+      const kind = pathKind(url, end)
+      if (kind === SCRIPT_FILE && scripts?.firstSeen(key, url, end, now) === true) ms = longer(ms, limiter.hit(key, ctx.ip, 'script-probe', now))
+      if (kind !== STATIC_FILE && probing?.firstSeen(key, url, end, now) === true) ms = longer(ms, limiter.hit(key, ctx.ip, 'probing', now))
+    }
+    // Nothing counted: a client blocked by another class is still refused on every 404.
+    return ms === -1 ? blockedFor(ctx, now) : ms
+  }
+
+  /** A request whose answer came from a wildcard route (an SPA's 200): counted only if its path is a probe. */
+  function countWildcard (ctx: RequestContext, now: number): number {
+    classify(ctx)
+    if (ctx.classification !== 'scanner') {
+      // A page of the app, not a 404: its event carries no classification.
+      ctx.classification = ctx.rule = undefined
+      ctx.certain = false
+      return blockedFor(ctx, now)
+    }
+    return count(ctx, now)
+  }
+
+  /** An app-layer signal (validation, parse, auth) counted in its own class. */
+  function countSignal (ctx: RequestContext, signal: string, now: number): number {
+    if (limiter === undefined || !limiter.counts(signal)) return 0
+    const key = limitKey(ctx)
+    return key === undefined ? 0 : limiter.hit(key, ctx.ip, signal, now)
+  }
+
+  function countRecorded (ctx: RequestContext, name: string, now: number): void {
+    // Built-in classes are counted by the plugin itself: a record() named `scanner` must not add to them.
+    if (limiter === undefined || ctx.skipped || BUILT_IN.has(name) || !limiter.counts(name)) return
+    const key = limitKey(ctx)
+    if (key === undefined) return
+    if (limiter.hit(key, ctx.ip, name, now) > 0 && !ctx.finished && !ctx.blocked) ctx.wouldBlock = true
   }
 
   function finish (ctx: RequestContext, status: number, now: number, as404: boolean): void {
@@ -80,7 +137,9 @@ export function createFinisher (parts: FinishParts): Finisher {
     if (ctx.skipped) return
     let ms = 0
     if (as404 && classify404 && !ctx.counted) ms = count(ctx, now)
+    else if (ctx.wildcard && classify404 && !ctx.counted && !as404) ms = countWildcard(ctx, now)
     else if (!ctx.blocked && (as404 || scopeAll)) ms = blockedFor(ctx, now)
+    if (ctx.signal !== undefined) ms = longer(ms, countSignal(ctx, ctx.signal, now))
     // Over the limit and not refused: shadow mode, or a request the plugin
     // could not refuse (aborted, refused by Node's parser or the router).
     if (ms > 0 && !ctx.blocked) ctx.wouldBlock = true
@@ -90,5 +149,18 @@ export function createFinisher (parts: FinishParts): Finisher {
     sink.push(line)
   }
 
-  return { blockedFor, count, finish }
+  return { blockedFor, count, countRecorded, finish }
+}
+
+/** Classes the plugin counts itself; a recorded event of one of these names is not counted again. */
+const BUILT_IN: ReadonlySet<string> = new Set<BuiltInLimitClass>(['scanner', 'scanner-certain', 'script-probe', 'probing',
+  'validation', 'parse', 'auth', 'benign-miss', 'unknown'])
+
+function longer (a: number, b: number): number {
+  return b > a ? b : a
+}
+
+/** No route matched the 404 (the not-found handler answered, or no hook saw it): not an app's own "no such item". */
+function noRoute (ctx: RequestContext): boolean {
+  return ctx.request === undefined || ctx.request.is404
 }

@@ -12,7 +12,8 @@ import type { CustomRecorder, RequestContext } from './context'
  * any http_request line and never lets one push an http_request line out.
  */
 export function createRecorder (sink: Pick<Sink, 'push'>, counters: Counters, guard: Guard, envSuffix: string,
-  limits: Pick<ResolvedOptions, 'maxEventBytes' | 'maxCustomEventsPerRequest'>): CustomRecorder {
+  limits: Pick<ResolvedOptions, 'maxEventBytes' | 'maxCustomEventsPerRequest'>,
+  countRecorded?: (ctx: RequestContext, name: string, now: number) => void): CustomRecorder {
   const maxEventBytes = limits.maxEventBytes
   const perRequest = limits.maxCustomEventsPerRequest
   // Custom events recorded so far, per request. Kept here rather than on the
@@ -33,9 +34,18 @@ export function createRecorder (sink: Pick<Sink, 'push'>, counters: Counters, gu
         return
       }
       recorded.set(ctx, n + 1)
+      const now = Date.now()
+      // A `rateLimit` rule of this event's name counts it per client (issue 11, item 6).
+      if (countRecorded !== undefined && typeof name === 'string') {
+        try {
+          countRecorded(ctx, name, now)
+        } catch (err) {
+          guard.error(err, 'record')
+        }
+      }
       let line: string
       try {
-        line = customLine(ctx, name, fields, Date.now(), envSuffix, maxEventBytes, size)
+        line = customLine(ctx, name, fields, now, envSuffix, maxEventBytes, size)
       } catch (err) {
         // Counted as emitted and dropped, so the accounting still adds up.
         counters.emitted++

@@ -1,0 +1,135 @@
+// Issue 11: verdicts that catch real scanners. One certain probe marks an IP;
+// likely ones count toward a limit; distinct unknown 404s and script requests
+// count as behaviour; app signals and recorded events have limits of their
+// own. A real Fastify app in local mode, its events read back from its file.
+import { test, type Test } from 'tap'
+import appFirewall, { defaults } from '../lib/index'
+import { classifyPathVerdict } from '../lib/classify/classify'
+import { RateLimiter } from '../lib/limit'
+import type { AppFirewallOptions, LimitedInfo } from '../lib/types'
+import { localApp, type LocalApp } from './fixtures'
+import Fastify from 'fastify'
+
+// A day-long window: a test straddles a window boundary (midnight UTC) only by a rare accident.
+const DAY = 86_400_000
+
+async function build (t: Test, opts: AppFirewallOptions = {}): Promise<LocalApp & { limited: LimitedInfo[] }> {
+  const limited: LimitedInfo[] = []
+  const h = await localApp(t, { onLimited: (_ip, info) => { limited.push(info) }, ...opts })
+  h.app.get('/items/:id', async (request, reply) => {
+    // An app's own "no such item": a route matched, its handler answered 404.
+    return await reply.code(404).send({ error: 'no such item', id: (request.params as { id: string }).id })
+  })
+  return { ...h, limited }
+}
+
+function dayLimits (limits: Record<string, number>): AppFirewallOptions['rateLimit'] {
+  return Object.fromEntries(Object.entries(limits).map(([k, max]) => [k, { max, windowMs: DAY }]))
+}
+
+async function marks (h: LocalApp, paths: string[], ip: string): Promise<boolean[]> {
+  for (const url of paths) await h.app.inject({ url, remoteAddress: ip })
+  const events = (await h.events()).filter((e) => e.type === 'http_request' && e.ip === ip)
+  return events.map((e) => e.would_block === true)
+}
+
+test('the defaults count every class the README names, and the option replaces them', async (t) => {
+  t.same(Object.keys(defaults.rateLimit).sort(), ['auth', 'parse', 'probing', 'scanner', 'scanner-certain', 'script-probe', 'validation'])
+  t.equal(defaults.rateLimit['scanner-certain']?.max, 0, 'one certain probe is enough')
+  const h = await localApp(t, { rateLimit: { scanner: { max: 5, windowMs: 1000 } } })
+  t.same(Object.keys(h.app.appfirewall.options.rateLimit), ['scanner'], 'what is passed is what is counted')
+})
+
+test('one certain probe marks its IP for the window; the next 404s of the IP carry the mark', async (t) => {
+  const probe = '/.git/config'
+  t.equal(classifyPathVerdict(probe).certain, true, `${probe} is a certain probe`)
+  const h = await build(t, { rateLimit: dayLimits({ scanner: 10, 'scanner-certain': 0 }) })
+  t.same(await marks(h, [probe, '/no/such/page'], '198.51.100.1'), [true, true])
+  t.same(await marks(h, ['/no/such/page'], '198.51.100.2'), [false], 'another IP is not marked')
+  t.equal(h.limited.length, 1)
+  t.equal(h.limited[0]?.classification, 'scanner-certain')
+  t.equal(h.limited[0]?.max, 0)
+})
+
+test('with enforcement, the certain probe itself is refused, and so is every later 404 of the IP', async (t) => {
+  const h = await build(t, { enforceRateLimit: true, rateLimit: dayLimits({ 'scanner-certain': 0 }) })
+  const ip = '198.51.100.3'
+  const statuses: number[] = []
+  for (const url of ['/.env', '/no/such/page', '/items/1']) statuses.push((await h.app.inject({ url, remoteAddress: ip })).statusCode)
+  t.same(statuses, [429, 429, 429])
+  t.equal((await h.app.inject({ url: '/no/such/page', remoteAddress: '198.51.100.4' })).statusCode, 404)
+})
+
+test('a likely probe counts toward the scanner limit only', async (t) => {
+  const likely = ['/phpmyadmin/', '/administrator/index.php', '/wp-admin/']
+  for (const p of likely) {
+    const v = classifyPathVerdict(p)
+    t.equal(v.classification, 'scanner', p)
+    t.equal(v.certain, false, `${p} is only likely`)
+  }
+  const h = await build(t, { rateLimit: dayLimits({ scanner: 3, 'scanner-certain': 0 }) })
+  t.same(await marks(h, [...likely, '/phpmyadmin/', '/wp-admin/'], '198.51.100.5'), [false, false, false, true, true],
+    'three answered unmarked, the fourth over the limit')
+})
+
+test('a max-0 rule marks for a whole window from the hit, not for what is left of the clock\'s window', async (t) => {
+  const limiter = new RateLimiter({
+    rules: { 'scanner-certain': { max: 0, windowMs: 60_000 } },
+    maxTrackedIps: 100,
+    enforce: false,
+    log: { warn () {}, info () {}, error () {}, debug () {} } as never
+  })
+  t.teardown(async () => { await limiter.close() })
+  const lastMs = 60_000 * 1000 - 1 // the last millisecond of a clock window
+  t.equal(limiter.hit('198.51.100.6', '198.51.100.6', 'scanner-certain', lastMs), 60_000)
+  t.equal(limiter.blockedFor('198.51.100.6', lastMs + 30_000), 30_000, 'still marked half a window later')
+})
+
+test('distinct unknown script requests count as script-probe: a few stale links do not, a reload never does', async (t) => {
+  const h = await build(t, { rateLimit: dayLimits({ 'script-probe': 3 }) })
+  const stale = ['/about-us.php', '/contact.php', '/products.aspx']
+  for (const p of stale) t.equal(classifyPathVerdict(p).classification, 'unknown', `${p} is no known probe`)
+  t.same(await marks(h, stale, '198.51.100.7'), [false, false, false], 'three stale links of a migrated site')
+  t.same(await marks(h, Array(20).fill('/contact.php'), '198.51.100.8'), Array(20).fill(false), 'the same page twenty times is one path')
+  t.same(await marks(h, [...stale, '/orders.jsp', '/cart.cgi'], '198.51.100.9'), [false, false, false, true, true])
+  t.equal(h.limited.at(-1)?.classification, 'script-probe')
+})
+
+test('distinct unknown 404s no route matched count as probing; static assets and an app\'s own 404s do not', async (t) => {
+  const h = await build(t, { rateLimit: dayLimits({ probing: 5 }) })
+  const pages = Array.from({ length: 7 }, (_, i) => `/old/page-${i}`)
+  t.same(await marks(h, pages, '198.51.100.10'), [false, false, false, false, false, true, true])
+  const images = Array.from({ length: 12 }, (_, i) => `/img/missing-${i}.png`)
+  t.same(await marks(h, images, '198.51.100.11'), Array(12).fill(false), 'a page with many broken images is one user')
+  const items = Array.from({ length: 12 }, (_, i) => `/items/${i}`)
+  t.same(await marks(h, items, '198.51.100.12'), Array(12).fill(false), 'a route answered 404 for a missing item: not probing')
+  t.same(await marks(h, Array(12).fill('/api/notifications'), '198.51.100.13'), Array(12).fill(false), 'a page polling one missing endpoint')
+})
+
+test('a recorded event with a rateLimit rule of its name is counted per IP; built-in names are not counted twice', async (t) => {
+  const h = await build(t, { rateLimit: dayLimits({ 'upload.parse_failed': 2, scanner: 1 }) })
+  h.app.post('/upload', async (request) => {
+    request.appfirewall.record('upload.parse_failed', { size: 1 })
+    request.appfirewall.record('scanner', {})
+    return 'ok'
+  })
+  const ip = '198.51.100.14'
+  for (let i = 0; i < 3; i++) await h.app.inject({ method: 'POST', url: '/upload', remoteAddress: ip, payload: 'x', headers: { 'content-type': 'text/plain' } })
+  const events = (await h.events()).filter((e) => e.type === 'http_request' && e.ip === ip)
+  t.same(events.map((e) => e.would_block === true), [false, false, true], 'the third call passes max 2 and marks its request')
+  t.same(h.limited.map((i) => i.classification), ['upload.parse_failed'], 'a record() named "scanner" did not count as a scanner 404')
+})
+
+test('rateLimit refuses bad class names and negative limits at register, naming the option', async (t) => {
+  for (const rateLimit of [{ 'a b': { max: 1, windowMs: 1 } }, { scanner: { max: -1, windowMs: 1000 } }, { ['x'.repeat(65)]: { max: 1, windowMs: 1 } }]) {
+    const app = Fastify()
+    await t.rejects(async () => { await app.register(appFirewall, { mode: 'off', rateLimit }) }, { code: 'FST_APPFIREWALL_INVALID_OPTIONS', message: /rateLimit/ }, JSON.stringify(rateLimit).slice(0, 40))
+    await app.close()
+  }
+  // JSON.parse makes an own `__proto__` key: a name like any other, never a prototype.
+  const parsed = JSON.parse('{"__proto__": {"max": 1, "windowMs": 1000}}')
+  const app = Fastify()
+  await app.register(appFirewall, { mode: 'off', rateLimit: parsed })
+  t.same(Object.keys(app.appfirewall.options.rateLimit), ['__proto__'])
+  await app.close()
+})
