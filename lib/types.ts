@@ -92,6 +92,11 @@ export interface AppFirewallOptions {
   /** Classify 404s. Default: `true`. */
   classify404?: boolean
   /**
+   * A likely probe counts as certain (class `scanner-certain`) from an attack tool's user agent, or from a
+   * client that is not a browser (no `Accept-Language`) and does not call itself a crawler. Default: `true`.
+   */
+  certainFromNonBrowsers?: boolean
+  /**
    * Per-class limits, counted per client IP (IPv6 per /64 and per /48, see `ipv6SiteFactor`); keys are
    * the classes of `BuiltInLimitClass` or names of `record()`ed events. Replaces the defaults (spread
    * `defaults.rateLimit` to change one class); `{}` counts nothing. `max` hits are allowed per `windowMs`.

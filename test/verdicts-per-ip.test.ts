@@ -7,7 +7,7 @@ import appFirewall, { defaults } from '../lib/index'
 import { classifyPathVerdict } from '../lib/classify/classify'
 import { RateLimiter } from '../lib/limit'
 import type { AppFirewallOptions, LimitedInfo } from '../lib/types'
-import { localApp, type LocalApp } from './fixtures'
+import { localApp, sharedRedis, sleep, type LocalApp } from './fixtures'
 import Fastify from 'fastify'
 
 // A day-long window: a test straddles a window boundary (midnight UTC) only by a rare accident.
@@ -27,8 +27,11 @@ function dayLimits (limits: Record<string, number>): AppFirewallOptions['rateLim
   return Object.fromEntries(Object.entries(limits).map(([k, max]) => [k, { max, windowMs: DAY }]))
 }
 
-async function marks (h: LocalApp, paths: string[], ip: string): Promise<boolean[]> {
-  for (const url of paths) await h.app.inject({ url, remoteAddress: ip })
+// What a browser sends (light-my-request sends no Accept-Language of its own).
+const BROWSER = { 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0', 'accept-language': 'en-GB,en;q=0.8' }
+
+async function marks (h: LocalApp, paths: string[], ip: string, headers: Record<string, string> = BROWSER): Promise<boolean[]> {
+  for (const url of paths) await h.app.inject({ url, remoteAddress: ip, headers })
   const events = (await h.events()).filter((e) => e.type === 'http_request' && e.ip === ip)
   return events.map((e) => e.would_block === true)
 }
@@ -70,6 +73,17 @@ test('a likely probe counts toward the scanner limit only', async (t) => {
   const h = await build(t, { rateLimit: dayLimits({ scanner: 3, 'scanner-certain': 0 }) })
   t.same(await marks(h, [...likely, '/phpmyadmin/', '/wp-admin/'], '198.51.100.5'), [false, false, false, true, true],
     'three answered unmarked, the fourth over the limit')
+})
+
+test('a likely probe from a client that is not a browser counts as certain, unless it calls itself a crawler or the option is off', async (t) => {
+  const h = await build(t, { rateLimit: dayLimits({ scanner: 10, 'scanner-certain': 0 }) })
+  t.same(await marks(h, ['/wp-admin/'], '198.51.100.20', { 'user-agent': 'python-requests/2.32.3' }), [true], 'an HTTP library')
+  t.same(await marks(h, ['/wp-admin/'], '198.51.100.21', {}), [true], 'no headers at all')
+  t.same(await marks(h, ['/wp-admin/'], '198.51.100.22', { 'user-agent': 'sqlmap/1.8', 'accept-language': 'en' }), [true], 'an attack tool, whatever else it sends')
+  t.same(await marks(h, ['/wp-admin/'], '198.51.100.23'), [false], 'a browser')
+  t.same(await marks(h, ['/wp-admin/'], '198.51.100.24', { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' }), [false], 'a crawler following a stale link')
+  const off = await build(t, { certainFromNonBrowsers: false, rateLimit: dayLimits({ scanner: 10, 'scanner-certain': 0 }) })
+  t.same(await marks(off, ['/wp-admin/'], '198.51.100.25', { 'user-agent': 'python-requests/2.32.3' }), [false], 'option off')
 })
 
 test('a max-0 rule marks for a whole window from the hit, not for what is left of the clock\'s window', async (t) => {
@@ -132,4 +146,34 @@ test('rateLimit refuses bad class names and negative limits at register, naming 
   await app.register(appFirewall, { mode: 'off', rateLimit: parsed })
   t.same(Object.keys(app.appfirewall.options.rateLimit), ['__proto__'])
   await app.close()
+})
+
+test('a recorded event\'s class is counted across instances through Redis, and its block reaches the other one', async (t) => {
+  const redis = sharedRedis(t, 'recorded')
+  const rateLimit = { 'auth.login_failed': { max: 2, windowMs: DAY } }
+  const apps = []
+  for (let i = 0; i < 2; i++) {
+    const h = await build(t, { enforceRateLimit: true, enforceScope: 'all', redis: redis.connect(), redisKeyPrefix: redis.prefix, rateLimit })
+    h.app.post('/login', async (request, reply) => {
+      request.appfirewall.record('auth.login_failed', { user_known: false })
+      return await reply.code(401).send('no')
+    })
+    apps.push(h)
+  }
+  await redis.ready()
+  const [a, b] = apps as [typeof apps[0], typeof apps[0]]
+  const ip = '203.0.113.40'
+  const login = async (h: LocalApp): Promise<number> => (await h.app.inject({ method: 'POST', url: '/login', remoteAddress: ip })).statusCode
+  t.equal(await login(a), 401)
+  t.equal(await login(b), 401)
+  // The third failure passes max 2 across both instances; the shared count answers after the request.
+  await login(a)
+  const end = Date.now() + 5000
+  let refused = false
+  while (!refused && Date.now() < end) {
+    refused = (await b.app.inject({ url: '/login', method: 'POST', remoteAddress: ip })).statusCode === 429
+    if (!refused) await sleep(10)
+  }
+  t.ok(refused, 'the other instance refuses the IP too')
+  t.ok([...a.limited, ...b.limited].some((i) => i.classification === 'auth.login_failed'), 'onLimited names the recorded class')
 })

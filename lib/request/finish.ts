@@ -14,7 +14,7 @@ import type { BuiltInLimitClass, Classification, ResolvedOptions } from '../type
 import type { RequestContext } from './context'
 
 export interface FinishParts {
-  options: Pick<ResolvedOptions, 'enforceRateLimit' | 'enforceScope' | 'classify404' | 'rateLimit'>
+  options: Pick<ResolvedOptions, 'enforceRateLimit' | 'enforceScope' | 'classify404' | 'rateLimit' | 'certainFromNonBrowsers'>
   sink: Sink
   limiter: RateLimiter | undefined
   guard: Guard
@@ -54,6 +54,7 @@ export function createFinisher (parts: FinishParts): Finisher {
   const scripts = limiter?.counts('script-probe') === true ? new DistinctPaths(limits['script-probe']?.windowMs ?? 1) : undefined
   const probing = limiter?.counts('probing') === true ? new DistinctPaths(limits.probing?.windowMs ?? 1) : undefined
   const certainCounted = limiter?.counts('scanner-certain') === true
+  const fromNonBrowsers = parts.options.certainFromNonBrowsers
 
   /** The key an IP is counted under, or undefined when it is never counted (allowList, unknown peer, a Worker's claim). */
   function limitKey (ctx: RequestContext): string | undefined {
@@ -91,7 +92,7 @@ export function createFinisher (parts: FinishParts): Finisher {
     // the same whatever blocks); the longest block among them is the answer.
     let ms = limiter.counts(cls) ? limiter.hit(key, ctx.ip, cls, now) : -1
     if (cls === 'scanner') {
-      if (ctx.certain && certainCounted) ms = longer(ms, limiter.hit(key, ctx.ip, 'scanner-certain', now))
+      if (certainCounted && (ctx.certain || (fromNonBrowsers && notBrowser(ctx)))) ms = longer(ms, limiter.hit(key, ctx.ip, 'scanner-certain', now))
     } else if (cls === 'unknown' && (scripts !== undefined || probing !== undefined) && noRoute(ctx)) {
       const url = ctx.url
       const q = url.indexOf('?')
@@ -158,6 +159,23 @@ const BUILT_IN: ReadonlySet<string> = new Set<BuiltInLimitClass>(['scanner', 'sc
 
 function longer (a: number, b: number): number {
   return b > a ? b : a
+}
+
+// Crawlers name themselves so; a scanner that borrows the name is left to its limits.
+const CRAWLER = /bot|crawl|spider|slurp|archiver|facebookexternalhit|mediapartners/i
+
+/**
+ * An attack tool by its user agent, or a client that is not a browser: no
+ * `Accept-Language` (every browser sends one; HTTP libraries and most
+ * scanners do not) and no crawler's name. Read for likely probes only.
+ */
+function notBrowser (ctx: RequestContext): boolean {
+  if (ctx.uaClass !== undefined) return true
+  const headers = ctx.request?.headers
+  if (headers === undefined) return true
+  if (headers['accept-language'] !== undefined) return false
+  const ua = headers['user-agent']
+  return typeof ua !== 'string' || !CRAWLER.test(ua.length > 512 ? ua.slice(0, 512) : ua)
 }
 
 /** No route matched the 404 (the not-found handler answered, or no hook saw it): not an app's own "no such item". */
