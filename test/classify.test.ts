@@ -14,6 +14,9 @@ import { MAX_EXAMINED } from '../lib/classify/limits'
 import { families } from '../lib/classify/patterns'
 
 const corpusDir = join(__dirname, 'fixtures', 'corpus')
+/** Class and family of a verdict (its certainty is tested in test/classify-certainty.test.ts). */
+const ruleOf = (v: PathVerdict): { classification: string, rule: string | undefined } =>
+  ({ classification: v.classification, rule: v.rule })
 const readLines = (file: string): string[] =>
   readFileSync(join(corpusDir, file), 'utf8').split('\n').filter((l) => l !== '')
 
@@ -38,10 +41,10 @@ const probes: Array<[path: string, rule: string]> = [
   ['/wp-login.php', 'wordpress'],
   ['/wp-admin/', 'wordpress'],
   ['/blog/wp-login.php', 'wordpress'],
-  ['//shop/wp-includes/wlwmanifest.xml', 'wordpress'],
-  ['/xmlrpc.php?rsd', 'wordpress'],
+  ['//shop/wp-includes/wlwmanifest.xml', 'wordpress-probe'],
+  ['/xmlrpc.php?rsd', 'wordpress-probe'],
   ['/wp-json/wp/v2/users', 'wordpress'],
-  ['/wp-config.php.bak', 'wordpress'],
+  ['/wp-config.php.bak', 'wordpress-probe'],
   ['/wp-content/plugins/wp-file-manager/readme.txt', 'wordpress'],
   ['/administrator/components/com_jcs/view/add.php', 'cms'],
   ['/bitrix/admin/index.php', 'cms'],
@@ -57,16 +60,16 @@ const probes: Array<[path: string, rule: string]> = [
   ['/solr/admin/info/system?wt=json', 'admin-console'],
   ['/server-status', 'admin-console'],
   ['/actuator/env', 'admin-console'],
-  ['/_ignition/execute-solution', 'framework'],
-  ['/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php', 'framework'],
-  ['/WEB-INF/web.xml', 'framework'],
-  ['/_/;/META-INF/maven/com.atlassian.jira/jira-webapp-dist/pom.properties', 'framework'],
-  ['/@fs/', 'framework'],
+  ['/_ignition/execute-solution', 'framework-rce'],
+  ['/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php', 'framework-rce'],
+  ['/WEB-INF/web.xml', 'framework-rce'],
+  ['/_/;/META-INF/maven/com.atlassian.jira/jira-webapp-dist/pom.properties', 'framework-rce'],
+  ['/@fs/', 'framework-rce'],
   ['/tmui/login.jsp', 'vendor-rce'],
   ['/remote/fgt_lang?lang=en', 'vendor-rce'],
   ['/dana-na/auth/url_default/welcome.cgi', 'vendor-rce'],
   ['/+CSCOE+/logon.html', 'vendor-rce'],
-  ['/owa/auth/logon.aspx', 'vendor-rce'],
+  ['/owa/auth/logon.aspx', 'vendor-app'],
   ['/HNAP1/', 'vendor-rce'],
   ['/?s=index/%5Cthink%5Capp/invokefunction&function=call_user_func_array', 'vendor-rce'],
   ['/cgi-bin/test-cgi', 'cgi'],
@@ -76,7 +79,7 @@ const probes: Array<[path: string, rule: string]> = [
   ['/c99.php', 'webshell'],
   ['/wso2.5.1.php', 'webshell'],
   ['/uploads/1.php', 'webshell'],
-  ['/images/Sym.php', 'webshell'],
+  ['/images/Sym.php', 'shell-name'],
   ['/xleet-shell.php', 'webshell'],
   ['/backup.sql', 'backup'],
   ['/www.zip', 'backup'],
@@ -89,7 +92,7 @@ const probes: Array<[path: string, rule: string]> = [
   ['/config_prod.json', 'config-file'],
   ['/docker-compose.yml', 'config-file'],
   ['/package-lock.json', 'config-file'],
-  ['/id_rsa.pub', 'config-file'],
+  ['/id_rsa.pub', 'secret-file'],
   ['/server.key', 'config-file'],
   ['/web.config', 'config-file'],
   ['/php.ini', 'config-file'],
@@ -131,7 +134,7 @@ const probes: Array<[path: string, rule: string]> = [
 
 t.test('known probes are scanners and name their family', async (t) => {
   for (const [path, rule] of probes) {
-    t.same(classifyPathVerdict(path), { classification: 'scanner', rule }, path)
+    t.same(ruleOf(classifyPathVerdict(path)), { classification: 'scanner', rule }, path)
   }
 })
 
@@ -173,7 +176,7 @@ const disguised: Array<[path: string, rule: string, how: string]> = [
   ['/WP-LOGIN.PHP', 'wordpress', 'upper case'],
   ['/wp-login%2ephp', 'wordpress', 'encoded dot'],
   ['/wp-admin;jsessionid=ABC/', 'wordpress', 'path parameter'],
-  ['/%77p-config.php', 'wordpress', 'encoded letter'],
+  ['/%77p-config.php', 'wordpress-probe', 'encoded letter'],
   ['/phpMyAdmin//index.php', 'admin-console', 'case and duplicate slash'],
   ['/actuator%2fenv', 'admin-console', 'encoded slash'],
   ['/ShElL.PhP', 'webshell', 'mixed case'],
@@ -195,7 +198,7 @@ const disguised: Array<[path: string, rule: string, how: string]> = [
 
 t.test('disguised probes are still scanners with the same family', async (t) => {
   for (const [path, rule, how] of disguised) {
-    t.same(classifyPathVerdict(path), { classification: 'scanner', rule }, `${how}: ${JSON.stringify(path)}`)
+    t.same(ruleOf(classifyPathVerdict(path)), { classification: 'scanner', rule }, `${how}: ${JSON.stringify(path)}`)
   }
 })
 
@@ -340,7 +343,7 @@ t.test('verdicts are shared frozen objects, one per outcome', async (t) => {
   t.equal(classifyPathVerdict('/favicon.ico'), classifyPathVerdict('/robots.txt'))
   t.equal(classifyPathVerdict('/about'), classifyPathVerdict('/pricing'))
   const unknown: PathVerdict = classifyPathVerdict('/about')
-  t.same(unknown, { classification: 'unknown', rule: undefined })
+  t.same(unknown, { classification: 'unknown', rule: undefined, certain: false })
 })
 
 t.test('a verdict does not depend on the paths classified before it', async (t) => {

@@ -27,12 +27,23 @@ export interface PathVerdict {
   readonly classification: Classification
   /** The pattern family that made it a scanner; undefined otherwise. */
   readonly rule: string | undefined
+  /**
+   * A scanner verdict of a `certain` family (lib/classify/patterns.ts): a probe no
+   * legitimate client sends, enough on its own to mark an IP. False otherwise.
+   */
+  readonly certain: boolean
 }
 
 // ---------------------------------------------------------------------------
 // Compiling the library
 
 if (families.length > 31) throw new FST_APPFIREWALL_PATTERN_LIBRARY(`${families.length} families, at most 31 fit in a bit mask`)
+
+/** Families whose probes no legitimate client sends: when one fires, it wins over likely ones. */
+const CERTAIN = families.reduce((bits, f, i) => {
+  if (f.certainty !== 'certain' && f.certainty !== 'likely') throw new FST_APPFIREWALL_PATTERN_LIBRARY(`family ${f.rule} has no certainty`)
+  return f.certainty === 'certain' ? bits | (1 << i) : bits
+}, 0)
 
 function familyBit (rule: string): number {
   const i = families.findIndex((f) => f.rule === rule)
@@ -86,6 +97,7 @@ const F_OS_FILE = familyBit('os-file')
 const F_FILE_INCLUSION = familyBit('file-inclusion')
 const F_INJECTION = familyBit('injection')
 const F_WEBSHELL = familyBit('webshell')
+const F_SHELL_NAME = familyBit('shell-name')
 const F_BACKUP = familyBit('backup')
 const F_CONFIG = familyBit('config-file')
 const F_FRAMEWORK = familyBit('framework')
@@ -100,13 +112,16 @@ const topicDirs = new Set(allowedDotSegments.topicParents)
 // ---------------------------------------------------------------------------
 // Verdicts: one frozen object per outcome, shared by every call.
 
-const UNKNOWN: PathVerdict = Object.freeze({ classification: 'unknown', rule: undefined })
-const BENIGN: PathVerdict = Object.freeze({ classification: 'benign-miss', rule: undefined })
+const UNKNOWN: PathVerdict = Object.freeze({ classification: 'unknown', rule: undefined, certain: false })
+const BENIGN: PathVerdict = Object.freeze({ classification: 'benign-miss', rule: undefined, certain: false })
 const SCANNER: readonly PathVerdict[] = families.map((f) =>
-  Object.freeze({ classification: 'scanner' as const, rule: f.rule }))
+  Object.freeze({ classification: 'scanner' as const, rule: f.rule, certain: f.certainty === 'certain' }))
 function verdictForBits (bits: number): PathVerdict {
-  // Lowest set bit = the family listed first in lib/classify/patterns.ts.
-  return SCANNER[31 - Math.clz32(bits & -bits)] as PathVerdict
+  // A certain family wins; among equals, the lowest set bit = the family
+  // listed first in lib/classify/patterns.ts.
+  const certain = bits & CERTAIN
+  const b = certain !== 0 ? certain : bits
+  return SCANNER[31 - Math.clz32(b & -b)] as PathVerdict
 }
 const TRAVERSAL = verdictForBits(F_TRAVERSAL)
 const WEBSHELL = verdictForBits(F_WEBSHELL)
@@ -218,15 +233,18 @@ class PathClassifier {
     const topicPage = depth > 1 && path.charCodeAt(nameStart) === 46 && topicDirs.has(previousSegment(path, nameStart))
     const nameFamilies = script ? r.nameStrong | r.nameWeak : topicPage ? 0 : r.nameStrong
 
+    // A query payload decides at once when it is certain; a likely one (`?rest_route=/wp/...`)
+    // still yields to a certain probe in the path (`/.env?rest_route=/wp/`).
+    let q = 0
     if (r.hasQuery) {
-      let q = r.queryStrong
+      q = r.queryStrong
       const qt = r.queryTags
       if ((qt & QT.phpCgiArgument) !== 0) q |= F_VENDOR
       // A remote URL that ends like an include payload (`.txt?`, `?`), sent to a script.
       if ((qt & QT.remoteUrl) !== 0 && (qt & QT.remoteScript) !== 0 && (script || depth === 0)) q |= F_FILE_INCLUSION
       // `?q=etc/passwd+permissions` searches for a file; it does not read one.
       if (q === F_OS_FILE && (qt & QT.searchKey) !== 0) q = 0
-      if (q !== 0) return verdictForBits(q)
+      if ((q & CERTAIN) !== 0) return verdictForBits(q)
     }
 
     const pathFamilies = r.pathStrong
@@ -240,6 +258,7 @@ class PathClassifier {
     if (script && ((nameFamilies & F_WEBSHELL) !== 0 || (pt & PT.writableDir) !== 0 || isThrowawayName(path, nameStart, end))) {
       return WEBSHELL
     }
+    if (q !== 0) return verdictForBits(q | (pathFamilies & CERTAIN))
 
     // Benign misses, once nothing above fired: `/.well-known/../.env` was
     // resolved to `/.env` before this point and is a dotfile; a benign file
@@ -260,6 +279,8 @@ class PathClassifier {
     if ((nt & NT.json) !== 0 && (nt & NT.configJson) !== 0 && (depth === 1 || (nt & NT.bareConfigJson) === 0)) bits |= F_CONFIG
     if ((nt & NT.archive) !== 0 && (depth === 1 || (nt & NT.backupWord) !== 0 || (pt & PT.backupDir) !== 0)) bits |= F_BACKUP
     if ((pt & PT.vendorDir) !== 0 && script) bits |= F_FRAMEWORK
+    // A script in an image or cache folder: dropped there more often than not, but old sites had `/images/thumb.php`.
+    if ((pt & PT.imageDir) !== 0 && script) bits |= F_SHELL_NAME
     return bits === 0 ? UNKNOWN : verdictForBits(bits)
   }
 }

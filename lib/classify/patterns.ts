@@ -25,9 +25,21 @@
 // Injection payloads such as `${jndi:` are literal text here, not templates.
 /* eslint-disable no-template-curly-in-string */
 
+/**
+ * `certain`: no legitimate client ever sends such a probe (no browser, no
+ * crawler following links, no user with an old bookmark of a migrated site):
+ * one is enough to mark an IP. `likely`: a probe more often than not, but a
+ * stale link, a bookmark or a client of a product that once lived on the host
+ * could produce it: such probes count toward a limit.
+ */
+export type Certainty = 'certain' | 'likely'
+
 export interface PatternFamily {
   /** Reported as `rule` on the event. */
   readonly rule: string
+  /** Whether one probe of this family is enough to mark an IP (see Certainty). */
+  readonly certainty: Certainty
+  /** What the family covers, and why it is certain or only likely. */
   readonly about: string
   /** Path patterns that fire wherever they are found. */
   readonly path?: readonly string[]
@@ -48,16 +60,21 @@ export interface PatternFamily {
 export const families: readonly PatternFamily[] = [
   {
     rule: 'traversal',
-    about: 'path traversal (also see the normaliser, which flags `..` above the root and disguised `..`)',
+    certainty: 'certain',
+    about: 'path traversal (also see the normaliser, which flags `..` above the root and disguised `..`); ' +
+      'certain: browsers and crawlers resolve dot segments before they send a request',
     query: ['../../', '^../', '=../', '..../', '/../', '..//', '=..$']
   },
   {
     rule: 'os-file',
-    about: 'operating system files and folders',
+    certainty: 'certain',
+    about: 'operating system files and folders; certain: no site links to its own /etc/passwd or win.ini ' +
+      '(bare folder names a site could use, such as /boot/ or /windows/, are not listed)',
     path: [
       '^/etc/', '/etc/passwd/', '/etc/shadow/', '/etc/hosts/', '/etc/group/', '/etc/issue/', '/etc/hostname/',
-      '^/proc/', '/proc/self/', '^/windows/', '^/winnt/', '/windows/system32/', '/winnt/system32/', '/system32/',
-      '^/c:/', '^/d:/', '^/boot/', '^/usr/', '^/var/log/', '^/var/www/', '^/var/lib/', '^/var/run/', '^/var/tmp/',
+      '^/proc/', '/proc/self/', '/windows/system32/', '/winnt/system32/', '/system32/', '^/windows/win.ini',
+      '^/winnt/win.ini', '^/c:/', '^/d:/', '^/boot/grub', '^/usr/local/', '^/usr/bin/', '^/usr/sbin/',
+      '^/usr/share/', '^/usr/lib/', '^/var/log/', '^/var/www/', '^/var/lib/', '^/var/run/', '^/var/tmp/',
       '^/var/spool/', '^/var/mail/', '^/var/$', '^/bin/sh/', '^/bin/bash/', '^/bin/busybox/', '/bin/busybox/',
       '^/dev/tcp/', '^/dev/cmdb/', '^/passwd/$', '^/shadow/$'
     ],
@@ -75,7 +92,9 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'file-inclusion',
-    about: 'local and remote file inclusion payloads in the query (wrappers, remote scripts, NUL truncation)',
+    certainty: 'certain',
+    about: 'local and remote file inclusion payloads in the query (wrappers, remote scripts, NUL truncation); ' +
+      'certain: payload syntax, not a page anyone links to',
     query: [
       'php://', 'file://', 'file:/', 'file///', 'data://', 'data:text', 'expect://', 'phar://', 'zip://', 'glob://',
       'compress.zlib', 'zlib:', 'input_file', 'allow_url_include', 'auto_prepend_file', 'auto_append_file',
@@ -88,7 +107,9 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'injection',
-    about: 'code, command, template, SQL and script injection payloads (specific syntax, never plain words)',
+    certainty: 'certain',
+    about: 'code, command, template, SQL and script injection payloads (specific syntax, never plain words); ' +
+      'certain: an attack payload is never a link',
     path: [
       '${jndi', '${::', '${${', '${lower', '${upper', '${env:', '${sys:', '${java:', '${base64', '<script', '<svg',
       '<img', '<iframe', 'javascript:', 'onerror=', 'onload=', 'alert(', 'document.cookie', 'union select',
@@ -115,31 +136,36 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'vcs',
-    about: 'version control metadata outside a dot folder (dot folders are handled in code)',
+    certainty: 'certain',
+    about: 'version control metadata (dot folders are handled in code); certain: no page links to /.git/config',
     path: ['/cvs/entries/', '/cvs/root/', '/cvs/repository/', '/_darcs/', '/_svn/', '/svn/wc.db/'],
     name: ['^wc.db$']
   },
   {
     rule: 'dotfile',
-    about: 'hidden files and folders (handled in code) and environment files',
+    certainty: 'certain',
+    about: 'hidden files and folders (handled in code; platform routes such as /.well-known are excepted) and ' +
+      'environment and htaccess files; certain: never linked, never asked for by a browser',
     name: ['.env$', '^env.bak', '^env.old', '^env.save', '^env.txt', '^env.local', '^env.prod', '^env.dev',
       '^dotenv.', '.htpasswd', 'htpasswd.', '^htpasswd$', '.htaccess', 'htaccess.', '^htaccess$', '^htgroup$',
-      '.htdigest', '.htusers', '.ds_store', '^ds_store$', '^desktop.ini$', '^thumbs.db$']
+      '.htdigest', '.htusers', '.ds_store', '^ds_store$']
   },
   {
     rule: 'webshell',
-    about: 'web shells and backdoors: known names, shell words, tiny random script names (combined with a script extension in code)',
+    certainty: 'certain',
+    about: 'web shells and backdoors: names from public backdoor lists, shell words, throwaway script names ' +
+      '(`1.php`, `x.php`, `dz0.php`) and scripts where uploads live (combined with a script extension in code); ' +
+      'certain: these names are what a dropped shell is called, never a page of a site',
     pathOutsideContent: ['/backdoor/', '/backdoors/', '/webshell/', '/webshells/', '/wso/', '/c99/', '/r57/',
       '/alfa_data/', '/alfacgiapi/'],
     scriptName: [
       // Names from public backdoor lists.
       '^c99', '^c100', '^r57', '^r58', '^r99', '^wso', '^b374k', '^alfa', '^madspot', '^xleet', '^indoxploit',
-      '^priv8', '^sym.', '^sym1.', '^lol.', '^lfm.', '^nst.', '^nstview', '^door.', '^killer.', '^upl.', '^upl0ader',
-      '^cmdasp', '^cmdexec', '^cmd.', '^cmd_', '^cmd-', '^spexec', '^simattacker', '^sosyete', '^zehir', '^stres.',
-      '^ddos.', '^erne.', '^isko.', '^iskorpitx', '^kral.', '^locus', '^lolipop', '^lostdc', '^punk', '^sniper.',
-      '^sincap', '^safe0ver', '^wewo.', '^dc.pl', '^irc.pl', '^pws.pl', '^acid.', '^angel.', '^bloodsec',
-      '^bug.', '^duck.', '^python.', '^baidoubi', '^dra.', '^hkrkoz', '^indosec', '^itsecteam', '^d0main',
-      '^dz.', '^dz0.', '^dz1.', '^ee.', '^co.', '^g5.', '^ngh.', '^t00.', '^up.', '^wp-term.', '^zone-h', '^dumper.',
+      '^priv8', '^lfm.', '^nst.', '^nstview', '^upl.', '^upl0ader',
+      '^cmdasp', '^cmdexec', '^cmd.', '^cmd_', '^cmd-', '^spexec', '^simattacker', '^sosyete', '^zehir',
+      '^erne.', '^isko.', '^iskorpitx', '^kral.', '^lostdc', '^sincap', '^safe0ver', '^wewo.', '^pws.pl',
+      '^bloodsec', '^baidoubi', '^hkrkoz', '^indosec', '^itsecteam', '^d0main',
+      '^dz.', '^dz0.', '^dz1.', '^ngh.', '^t00.', '^wp-term.', '^zone-h',
       '^searchreplacedb', '^filesystembrowser', '^aspydrv', '^aspy.', '^efso', '^3fexe', '^dtool', '^ka_ushell',
       '^antichat', '^ayyildiz', '^azrail', '^ajax_php_command', '^cgitelnet', '^ctt_sh', '^connect-back',
       '^cbfphpsh', '^ex0shell', '^g00n', '^grp_webshell', '^jspwebshell', '^mackers', '^non-alphanumeric',
@@ -147,41 +173,163 @@ export const families: readonly PatternFamily[] = [
       '^phpjackal', '^phpremoteview', '^phpspy', '^gfs_sh', '^h4ntu', '^ironshell', '^klasvayv', '^lurm_safemod',
       '^matamu', '^myshell', '^nshell', '^phantasma', '^qsd-php', '^simple-backdoor', '^simple_cmd', '^s72_shell',
       '^specialshell', '^sst-sheller', '^w4ck1ng', '^zacosmall', '^casus15', '^crystalshell', '^cybershell',
-      '^dive_shell', '^dxshell', '^fatal.', '^go-shell', '^kadot', '^lamashell', '^liz0zim', '^mysql_interface',
-      '^networkfilemanager', '^ncc-shell', '^c0derz', '^c2007', '^madnet', '^mini.php', '^mini.', '^leaf.',
+      '^dive_shell', '^dxshell', '^go-shell', '^kadot', '^lamashell', '^liz0zim', '^mysql_interface',
+      '^networkfilemanager', '^ncc-shell', '^c0derz', '^c2007', '^madnet',
       '^leafmailer', '^wp-xmlrpc.', '^about.php7', '^xmrlpc', '^wp-blog.', '^wp-info.',
-      '^wp-l0gin', '^wp-2019', '^wp-22', '^f0x.', '^fox.', '^marijuana', '^h4x', '^hacked.', '^0x.', '^0byte',
-      '^shell', '^sh.', '^sh3ll', '^x.', '^xx.', '^xxx.', '^z.', '^zz.', '^ok.', '^404.php', '^1337', '^l3b.',
-      '^repeater.', '^madspotshell', '^php-backdoor', '^php_shell', '^php-reverse-shell', '^php-tiny-shell',
-      '^reverse-shell', '^webadmin.php', '^weevely', '^wso2', '^xshell', '^wshell', '^shellz',
-      // Shell words anywhere in a file name.
-      'shell.', 'shell_', 'shell-', 'shell1', 'shell2', 'shellz', 'webshell', 'backdoor', '^bypass.', '_bypass', '-bypass.', 'c99',
-      'r57', 'b374k', 'priv8', 'sh3ll', 'madspot', 'xleet', '0wn3d', 'jspspy', 'aspxspy', 'phpspy', '^spy.', '^dx.',
-      '^ntdaddy', '^remexp', '^elmaliseker', '^accept_language', '-reverse.', '_reverse.', '^reverse.', 'exec.', '^lifkas', '^cfexec', '^pi.', '^_',
-      '^ws.', '^wp.', '^admin1', '^x1.', '^xl.', '^mar.', '^evil.', '^hack.', '^hacker.', '^pwn',
-      '^exploit.', '^payload.', '^rce.', '^cmd', '^command.', '^terminal.', '^console.php', '^eval.',
-      '^system.php', '^run.php', '^ajax-shell',
+      '^wp-l0gin', '^wp-2019', '^wp-22', '^f0x.', '^h4x', '^0x.', '^0byte',
+      '^shell', '^sh.', '^sh3ll', '^x.', '^xx.', '^xxx.', '^z.', '^zz.', '^1337', '^l3b.',
+      '^madspotshell', '^php-backdoor', '^php_shell', '^php-reverse-shell', '^php-tiny-shell',
+      '^reverse-shell', '^weevely', '^wso2', '^xshell', '^wshell', '^shellz',
+      // Shell words anywhere in a file name (not a bare `shell.`: `nutshell.php` is a page).
+      'shellz', 'webshell', 'backdoor', 'c99', 'r57', 'b374k', 'priv8', 'sh3ll', 'madspot', 'xleet', '0wn3d',
+      'jspspy', 'aspxspy', 'phpspy', '^dx.', '^ntdaddy', '^remexp', '^elmaliseker', '^accept_language', '^lifkas',
+      '^cfexec', '^x1.', '^xl.',
       // Double extensions of an upload filter bypass.
       '.jpg.', '.jpeg.', '.png.', '.gif.', '.txt.', '.ini.', '.ico.', '.pdf.', '.zip.', '.bmp.', '.svg.'
     ]
   },
   {
+    rule: 'secret-file',
+    certainty: 'certain',
+    about: 'private keys, cloud and FTP client credentials, Terraform state, shell histories; certain: a secret ' +
+      'is never linked, and nobody fetches their own over the web',
+    path: [
+      '/.ssh/', '^/config/master.key', '^/config/credentials', '^/id_rsa', '^/id_dsa', '^/config/sftp',
+      '^/sftp-config', '^/wg-clients/'
+    ],
+    name: [
+      '.pgpass$', '.netrc$', '.sh_history$', '.mylogin.cnf', '.tfstate$', '.tfstate.', '.ppk$', '^id_rsa',
+      '^id_dsa', '^id_ecdsa', '^id_ed25519', '^authorized_keys', '^known_host', '^ssh_host_', '^master.key',
+      '^aws_credentials', '^s3cfg', '^terraform.tfstate', '^initial_root_password', '^filezilla.xml',
+      '^sitemanager.xml', '^recentservers.xml', '^winscp.ini', '^ws_ftp.ini', '^sftp-config', '^.ftpconfig',
+      '^tomcat-users', '^serviceaccountkey', '^service-account-key', '^firebase-adminsdk', '^wg0.conf'
+    ]
+  },
+  {
+    rule: 'wordpress-probe',
+    certainty: 'certain',
+    about: 'WordPress files no browser, crawler or bookmark asks for: xmlrpc.php, wlwmanifest.xml, wp-config.php ' +
+      'and its backups, the installer; certain: they are read by blog clients and scanners, never from a link',
+    path: ['/xmlrpc.php/', '/xmlrpc_server.php/', '/wlwmanifest.xml/', '^/wp-admin/install.php',
+      '^/wp-admin/setup-config.php'],
+    pathOutsideContent: ['/wp-config'],
+    name: ['^wp-config.', '^xmlrpc.', '^xmlrpc_', '^wlwmanifest.', '^wp-cli.yml']
+  },
+  {
+    rule: 'framework-rce',
+    certainty: 'certain',
+    about: 'framework files read or run only by exploits: PHPUnit\'s eval-stdin.php, Laravel Ignition\'s solution ' +
+      'runner, Vite\'s /@fs/ file reader, WEB-INF and META-INF (never served by a servlet container); certain',
+    path: ['^/_ignition/', '^/@fs/', '^/vendor/phpunit/', '/vendor/phpunit/', '/phpunit/phpunit/', '/phpunit/util/',
+      '/phpunit/src/', '^/lib/phpunit/', '^/web-inf', '^/meta-inf', '/_/web-inf/', '/_/meta-inf/'],
+    pathOutsideContent: ['/_ignition/', '/vendor/phpunit', '/web-inf/', '/meta-inf/'],
+    name: ['^eval-stdin.php']
+  },
+  {
+    rule: 'vendor-rce',
+    certainty: 'certain',
+    about: 'exploit and management endpoints of network appliances, VPN gateways, cameras and routers, and known ' +
+      'exploit paths and payloads of products (ThinkPHP, Struts, vCenter, Confluence ...); certain: a browser only ' +
+      'reaches these on the appliance itself, and an exploit path is never a link',
+    query: ['^s=captcha', '^s=/index/', '^s=index/', '^s=/', 'index/think', '_method=__construct', 'vars[0]=',
+      '^type=keygen', '^type=report&reportname', 'cmd=ping', 'mode=cmd',
+      'call_user_func', 'invokefunction', 'think/app', 'think/container', 'think/view', 'think/request',
+      'vars[1][]=', 'function=call_user', 'filter[]=system', 'server[request_method]'],
+    path: [
+      '^/hnap1', '^/boaform/', '^/boafrm/', '^/gponform/', '^/goform/', '^/ctrlt/', '^/userrpm/', '^/tmui/',
+      '^/mgmt/tm/', '^/mgmt/shared/', '^/remote/fgt_lang', '^/remote/login', '^/remote/logincheck',
+      '^/remote/error', '^/remote/info', '^/remote/portal', '^/remote/saml', '^/remote/hostcheck',
+      '^/api/v2/cmdb/', '^/dana-na/', '^/dana-cached/', '^/dana/html5acc', '^/dana/home/', '^/dana-ws/',
+      '^/global-protect/', '^/ssl-vpn/', '^/sslvpn', '^/+cscoe+/', '^/+cscol+/', '^/+cscot+/', '^/+cscou+/',
+      '^/+webvpn+/', '^/cscoe/', '^/webvpn', '^/vpn/index.html', '^/vpn/tmindex', '^/vpn/js/', '^/vpns/',
+      '^/logon/logonpoint/', '^/cgi/', '^/mifs/', '^/mics/', '^/catalog-portal/', '^/php/ztp_gate.php',
+      '^/php/utils/', '^/unauth/', '^/esp/cms_changedevicecontext', '^/webconsole/', '^/__api__/',
+      '^/sonicos/', '^/cgi-mod/', '^/zyxel/', '^/ztp/', '^/hedwig.cgi', '^/getcfg.php', '^/tmpfs/',
+      '^/picsdesc.xml', '^/wanipcn.xml', '^/currentsetting.htm', '^/boarddataww.php', '^/setup.cgi',
+      '^/tmunblock.cgi', '^/level/15/', '^/editblackandwhitelist', '^/evox/', '^/por/login_psw', '^/sess-bin/',
+      '^/operator/basic.shtml', '^/web_shell_cmd.gch', '^/volume1/', '^/y000000000000', '^/sdk/weblanguage',
+      '^/isapi/', '^/onvif', '^/rpc2_login', '^/agentboard.xgi', '^/iclock/', '^/ccmadmin/', '^/admin_ui/',
+      '^/sgms/', '^/versa/', '^/wabam', '^/securenvoy/', '^/cgi-bin-sdb/', '^/mrcgi/', '^/zhnping.cmd',
+      '^/forms/dologin', '^/_mem_bin/', '^/msadc/', '^/iisadmpwd/', '^/iissamples/', '^/issamples/',
+      '^/iishelp/', '^/ctc/servlet', '^/developmentserver/', '^/nps/servlet', '^/xxl-job-admin/',
+      '^/apiclient/', '^/ossim/', '^/anaqua/', '^/chronos.wsc/', '^/fmi/', '^/cxcum/', '^/ccm-web/',
+      '^/emswebclient/', '^/fpui/', '^/gespage/', '^/hm/login.action', '^/monitorix-cgi/', '^/sfiler/',
+      '^/ocpu/', '^/selfenrollment/', '^/secmail/', '^/systemmanager/', '^/sphinxauth/', '^/sws/',
+      '^/static/console-utm-webui/', '^/webmodule-ee/', '^/akuiteo', '^/cxrestapi/', '^/commandcenter/',
+      '^/gdshost/', '^/pem/login/', '^/decisioncenter', '^/dxplanning/', '^/_login_server_', '^/qsa/',
+      '^/op/generate', '^/saw.dll', '^/out/out.', '^/b/l.e', '^/cfcc/', '^/hybridity/', '^/studioserver/',
+      '^/mdm/checkin', '^/clients/mycrl', '^/server/node_upgrade_srv', '^/rsso/', '^/scriptcase/',
+      '^/sfmc/login', '^/reports/data/opt/', '^/akuiteo.collabs', '^/sm/ess.do', '^/sm935/',
+      '^/ui/vropspluginui/', '^/ui/vcav-bootstrap/', '^/ui/h5-vsan/', '^/eam/vib', '^/sslvpnlogin',
+      '^/ows-bin/', '^/iisprotect/', '^/pbserver/', '^/_private/', '^/nf/auth/', '^/saas/auth/',
+      '^/devmode.action', '^/showcase.action', '^/struts2xmlhelloworld', '^/rpc2/$', '^/scripts/root.exe',
+      '^/pages/doenterpagevariables.action', '^/pages/createpage-entervariables', '^/rest/tinymce/',
+      '^/secure/configurewizard', '^/secure/querycomponent', '^/secure/configurereport', '^/moveitisapi/',
+      '^/human.aspx', '^/guestaccess.aspx', '^/setupwizard.aspx', '^/setup/setup-s/', '^/ws/v1/cluster/',
+      '^/v1.24/', '^/v1.40/', '^/containers/json', '^/v2/_catalog', '^/apis/apps/', '^/cgi-bin/kerbynet',
+      '^/scripts/wpnbr', '^/scripts/tradecli', '^/scripts/mundimail', '^/scripts/ckeditor',
+      '^/scripts/setup.php', '^/bigconf.cgi', '^/iecreate.stm', '^/phprocketaddin', '^/[seccheck]',
+      '^/showmail.pl', '^/dana-na', '^/betablockmodules/', '^/web/betablockmodules/', '^/_friendly/',
+      '^/arab3upload/', '^/arash_lib/', '^/awzmb/', '^/myphpcommander', '^/script_path/', '^/sw/lib_find/',
+      '^/w-agora_path/', '^/php.incs/', '^/inc_user.php', '^/s03.php', '^/mifs', '^/remote_agent.php',
+      '^/bitrix/rk.php', '^/cf_scripts/', '^/hipreport.esp', '^/sslmgr', '^/wsman', '^/jolokia/'
+    ],
+    name: [
+      '^remote_agent.php', '^telerik.web.ui.dialoghandler', '^getcfg.php', '^hnap1', '^currentsetting.htm',
+      '^login.esp', '^fgt_lang', '^sslvpn_websession', '^tmshcmd.jsp', '^filerread.jsp', '^fileread.jsp',
+      '^directorylist.jsp', '^happyaxis.jsp', '^jmxinvokerservlet', '^node_upgrade_srv',
+      '^createremoteappwebsession', '^ztp_gate', '^execute-solution', '^htimage.exe', '^imagemap.exe',
+      '^toolpane.aspx', '^webjobupload.asmx', '^exporttool', '^service.cnf', '^users.pwt', '^sqlqhit.asp',
+      '^sewse.exe', '^post16.exe', '^tradecli.dll', '^wpnbr.dll', '^saw.dll', '^studioservice.download',
+      '^getproductversion'
+    ]
+  },
+  {
+    rule: 'recon',
+    certainty: 'certain',
+    about: 'scanner fingerprints and proxy judges (nmaplowercheck, w00tw00t, azenv.php); certain: tool names, never pages',
+    path: ['nmaplowercheck', 'muieblackcat', 'w00tw00t', '^/azenv.php', '^/proxyheader.php', '^/testproxy.php'],
+    scriptName: ['^azenv', '^prxjdg'],
+    name: ['^azenv.', '^proxyheader', '^testproxy', '^prxjdg', '^proxychecker']
+  },
+  {
+    rule: 'shell-name',
+    certainty: 'likely',
+    about: 'script names that backdoor lists use but that are also ordinary words a site may have had ' +
+      '(`bug.php`, `console.php`, `up.php`, `nutshell.php`), and scripts in image and cache folders; ' +
+      'likely: a stale link of a migrated PHP site can ask for them',
+    scriptName: [
+      '^sym.', '^sym1.', '^lol.', '^door.', '^killer.', '^stres.', '^ddos.', '^locus', '^lolipop', '^punk',
+      '^sniper.', '^dc.pl', '^irc.pl', '^acid.', '^angel.', '^bug.', '^duck.', '^python.', '^dra.', '^ee.', '^co.',
+      '^g5.', '^up.', '^dumper.', '^fatal.', '^mini.', '^leaf.', '^fox.', '^marijuana', '^hacked.', '^ok.',
+      '^404.php', '^repeater.', '^webadmin.php', '^spy.', '^pi.', '^_', '^ws.', '^wp.', '^admin1', '^mar.',
+      '^evil.', '^hack.', '^hacker.', '^pwn', '^exploit.', '^payload.', '^rce.', '^cmd', '^command.',
+      '^terminal.', '^console.php', '^eval.', '^system.php', '^run.php', '^ajax-shell',
+      'shell.', 'shell_', 'shell-', 'shell1', 'shell2', '^bypass.', '_bypass', '-bypass.', '-reverse.',
+      '_reverse.', '^reverse.', 'exec.'
+    ]
+  },
+  {
     rule: 'wordpress',
-    about: 'WordPress core, plugin and theme paths (media and static assets under them are excepted in code)',
+    certainty: 'likely',
+    about: 'WordPress core, plugin and theme paths (media and static assets under them are excepted in code); ' +
+      'likely: a site that moved off WordPress leaves links and bookmarks to /wp-admin/, /wp-login.php and its assets',
     query: ['rest_route=/wp/', 'rest_route=%2fwp%2f'],
     path: [
       '^/wp-admin/', '^/wp-content/', '^/wp-includes/', '^/wp-json/', '^/_wpeprivate/', '^/wordpress/', '^/wp/wp-',
       '^/blog/wp-', '^/wp1/', '^/wp2/', '^/wp3/', '^/old-wp/', '^/wp-old/', '^/oldwp/', '^/newwp/', '^/wp-new/',
-      '/xmlrpc.php/', '/xmlrpc_server.php/', '/wlwmanifest.xml/'
+
     ],
     pathOutsideContent: ['/wp-admin/', 'wp-content/', 'wp-includes/', '/wp-json/', '/wp-login', '/wp-register',
-      '/wp-signup', '/wp-cron', '/wp-config', '/wp-trackback', '/wp-load', '/wp-mail', '/wp-blog-header',
+      '/wp-signup', '/wp-cron', '/wp-trackback', '/wp-load', '/wp-mail', '/wp-blog-header',
       '/wp-activate', '/wp-links-opml', '/wp-settings'],
-    name: ['^wp-config.', '^wp-login.', '^xmlrpc.', '^xmlrpc_', '^wlwmanifest.', '^wp-cli.yml']
+    name: ['^wp-login.']
   },
   {
     rule: 'cms',
-    about: 'other CMS, shop and forum software (Joomla, Drupal, TYPO3, Bitrix, Magento, ...)',
+    certainty: 'likely',
+    about: 'other CMS, shop and forum software (Joomla, Drupal, TYPO3, Bitrix, Magento, ...); ' +
+      'likely: a site that moved off a CMS leaves links and bookmarks to its pages',
     path: [
       '^/administrator/components/', '^/administrator/index.php', '^/administrator/manifests/',
       '^/administrator/templates/', '^/administrator/language/', '^/administrator/logs/', '^/administrator/help/',
@@ -226,7 +374,9 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'file-manager',
-    about: 'rich-text editor connectors, file managers and upload scripts',
+    certainty: 'likely',
+    about: 'rich-text editor connectors, file managers and upload scripts; ' +
+      'likely: an old site\'s editor and upload pages can still be bookmarked',
     path: ['/fckeditor/editor/', '/ckfinder/core/', '/kcfinder/', '/elfinder/php/', '/filemanager/connectors/',
       '/spaw2/', '/spaw/dialogs/', '/tiny_mce/plugins/', '/tinymce/plugins/', '/responsivefilemanager/',
       '/jquery-file-upload/', '/blueimp/', '/server/php/', '/uploadify/', '/phpformbuilder/', '/ajaxfilemanager/',
@@ -240,7 +390,9 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'admin-console',
-    about: 'database, server and application consoles (phpMyAdmin, Adminer, Tomcat manager, Jenkins, Solr, ...)',
+    certainty: 'likely',
+    about: 'database, server and application consoles (phpMyAdmin, Adminer, Tomcat manager, Jenkins, Solr, ...); ' +
+      'likely: an administrator\'s bookmark of a console the host once had',
     path: [
       '^/blog/phpmyadmin/', '^/manager/html', '^/manager/text', '^/manager/status', '^/manager/deploy', '^/manager/jmxproxy',
       '^/host-manager/', '^/jmx-console', '^/web-console', '^/admin-console', '^/invoker/', '^/jbossws/',
@@ -293,111 +445,65 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'framework',
-    about: 'framework internals, debug and dependency endpoints (Spring, Laravel, Symfony, PHPUnit, Java EE, Vite, ...)',
+    certainty: 'likely',
+    about: 'framework internals, debug and dependency endpoints (Spring, Laravel, Symfony, Java EE, ThinkPHP, ...); ' +
+      'likely: a developer may bookmark a debug page, and a browser loads JSF resources and routes of a moved app',
     path: [
-      '^/actuator/', '^/_ignition/', '^/_fragment', '^/_profiler', '^/_wdt/', '^/app_dev.php', '^/app_test.php',
-      '^/telescope/requests', '^/telescope/api/', '^/horizon/api/', '^/debug/vars', '^/metrics/cadvisor', '^/debug/pprof', '/debug/pprof/', '^/__debug__/', '^/storage/logs/', '^/@fs/', '^/@id/',
-      '^/vendor/phpunit/', '/vendor/phpunit/', '/phpunit/phpunit/', '/phpunit/util/', '/phpunit/src/',
-      '^/vendor/composer/', '^/vendor/autoload.php', '^/web-inf', '^/meta-inf', '/_/web-inf/', '/_/meta-inf/',
-      '/javax.faces.resource', '^/struts/', '^/struts2-', '^/index.action/$', '^/jsonws/', '^/api/jsonws/',
+      '^/actuator/', '^/_fragment', '^/_profiler', '^/_wdt/', '^/app_dev.php', '^/app_test.php',
+      '^/telescope/requests', '^/telescope/api/', '^/horizon/api/', '^/debug/vars', '^/metrics/cadvisor', '^/debug/pprof', '/debug/pprof/', '^/__debug__/', '^/storage/logs/', '^/@id/',
+      '^/vendor/composer/', '^/vendor/autoload.php', '/javax.faces.resource', '^/struts/', '^/struts2-', '^/index.action/$', '^/jsonws/', '^/api/jsonws/',
       '^/graphql/schema.json', '^/eureka/', '^/hystrix', '^/nacos/',
       '^/.next/', '/cgi-bin/printenv', '^/server.js/$',
 
       '^/tp/public/', '^/tp5/', '^/public/index.php/', '^/index.php/module/', '^/apps/vendor/', '^/oldsite/vendor/',
-      '^/modules/vendor/', '^/lib/phpunit/', '^/phpunit/', '^/vendor/htmlawed/', '^/vendor/laravel/'
+      '^/modules/vendor/', '^/phpunit/', '^/vendor/htmlawed/', '^/vendor/laravel/'
     ],
-    pathOutsideContent: ['/actuator/', '/phpunit/', '/_ignition/', '/vendor/phpunit', '/web-inf/', '/meta-inf/'],
+    pathOutsideContent: ['/actuator/', '/phpunit/'],
     query: ['xdebug_session_start', 'xdebug_profile', 'start_debug=1', '_profiler_'],
-    name: ['^eval-stdin.php', '^phpunit.', '^composer.phar', '^web.xml$', '^faces-config.xml', '^struts.xml', '^struts-config.xml',
+    name: ['^phpunit.', '^composer.phar', '^web.xml$', '^faces-config.xml', '^struts.xml', '^struts-config.xml',
       '^applicationcontext.xml', '^dispatcher-servlet.xml', '-servlet.xml$', '^jboss-web.xml', '^jboss-app.xml', '^jboss-deployment', '^jboss-ejb3', '^jboss-client', '^jboss-service',
       '^weblogic.xml', '^weblogic-ejb-jar', '^ironjacamar.xml', '^persistence.xml', '^ejb-jar.xml', '^laravel.log',
       '^heapdump', '^threaddump', '^telerik.web.ui', '^glimpse.axd', '^chartimg.axd', '^elmah.axd', '^trace.axd']
   },
   {
-    rule: 'vendor-rce',
-    about: 'appliances and enterprise products whose paths are probed for known vulnerabilities',
-    query: ['^s=captcha', '^s=/index/', '^s=index/', '^s=/', 'index/think', '_method=__construct', 'vars[0]=',
-      '^type=keygen', '^type=report&reportname', 'cmd=ping', 'mode=cmd',
-      'call_user_func', 'invokefunction', 'think/app', 'think/container', 'think/view', 'think/request',
-      'vars[1][]=', 'function=call_user', 'filter[]=system', 'server[request_method]'],
+    rule: 'vendor-app',
+    certainty: 'likely',
+    about: 'folders and login pages of enterprise and self-hosted products (Exchange and Outlook endpoints, ' +
+      'SharePoint, SAP, Oracle, Citrix StoreFront, Atlassian, webmail, old shop and news scripts); likely: ' +
+      'Outlook and phones ask for /autodiscover and ActiveSync on their own, and an intranet that moved leaves bookmarks',
     path: [
-      // Network appliances, VPNs and gateways
-      '^/hnap1', '^/boaform/', '^/boafrm/', '^/gponform/', '^/goform/', '^/ctrlt/', '^/userrpm/', '^/tmui/',
-      '^/mgmt/tm/', '^/mgmt/shared/', '^/remote/fgt_lang', '^/remote/login', '^/remote/logincheck', '^/remote/error',
-      '^/remote/info', '^/remote/portal', '^/remote/saml', '^/remote/hostcheck', '^/api/v2/cmdb/',
-      '^/dana-na/', '^/dana-cached/', '^/dana/html5acc', '^/dana/home/', '^/dana-ws/', '^/global-protect/',
-      '^/ssl-vpn/', '^/sslvpn', '^/+cscoe+/', '^/+cscol+/', '^/+cscot+/', '^/+cscou+/', '^/+webvpn+/', '^/cscoe/',
-      '^/webvpn', '^/citrix/xenapp', '^/citrix/storeweb', '^/citrix/store/', '^/vpn/index.html', '^/vpn/tmindex', '^/vpn/js/', '^/vpns/', '^/logon/logonpoint/', '^/cgi/', '^/mifs/', '^/mics/',
-      '^/catalog-portal/', '^/php/ztp_gate.php', '^/php/utils/', '^/unauth/', '^/esp/cms_changedevicecontext',
-      '^/webconsole/', '^/__api__/', '^/sonicos/', '^/cgi-mod/', '^/zyxel/', '^/ztp/', '^/hedwig.cgi',
-      '^/getcfg.php', '^/tmpfs/', '^/picsdesc.xml', '^/wanipcn.xml', '^/currentsetting.htm', '^/boarddataww.php',
-      '^/setup.cgi', '^/tmunblock.cgi', '^/level/15/', '^/editblackandwhitelist', '^/evox/',
-      '^/por/login_psw', '^/sess-bin/', '^/operator/basic.shtml', '^/web_shell_cmd.gch', '^/volume1/', '^/y000000000000',
-      '^/sdk/weblanguage', '^/isapi/', '^/onvif', '^/rpc2_login', '^/agentboard.xgi', '^/iclock/', '^/ccmadmin/',
-      '^/admin_ui/', '^/sgms/', '^/versa/', '^/wabam', '^/securenvoy/',
-      '^/cgi-bin-sdb/', '^/mrcgi/', '^/zhnping.cmd', '^/forms/dologin',
-      // Microsoft Exchange, SharePoint, IIS
-      '^/owa/', '^/ecp/', '^/ews/', '^/autodiscover', '^/rpc/rpcproxy.dll', '^/microsoft-server-activesync',
-      '^/mapi/', '^/oab/', '^/_layouts/', '^/_vti_', '/_vti_', '^/_mem_bin/', '^/msadc/',
-      '^/iisadmpwd/', '^/iissamples/', '^/issamples/', '^/iishelp/', '^/certsrv/', '^/rdweb/',
-      '^/aspnet_client/', '^/exchweb/',
-      // Enterprise software
-      '^/sap/bc/', '^/sap/public/', '^/sap/hana/', '^/irj/', '^/webdynpro/', '^/nwa/', '^/ctc/servlet', '^/developmentserver/', '^/oa_html/', '^/oa_cgi/',
-      '^/oa_media/', '^/em/console', '^/ibm/console', '^/ibmcognos', '^/websphere', '^/webspheresamples',
-      '^/iwc/', '^/nps/servlet', '^/qcbin/', '^/magicinfo/', '^/orion/login', '^/xxl-job-admin/', '^/apiclient/',
-      '^/ovirt-engine/', '^/alfresco/', '^/share/page/', '^/ossim/', '^/anaqua/', '^/chronos.wsc/', '^/fmi/',
-      '^/cxcum/', '^/ccm-web/', '^/weaver/', '^/emswebclient/', '^/fpui/', '^/gespage/', '^/hm/login.action',
-      '^/monitorix-cgi/', '^/nagiosxi/', '^/nagvis/', '^/nuxeo/', '^/sfiler/', '^/ocpu/', '^/pandora_console/',
-      '^/polarion/', '^/qlikview/', '^/selfenrollment/', '^/secmail/', '^/systemmanager/', '^/sphinxauth/',
-      '^/sws/', '^/static/console-utm-webui/', '^/webmodule-ee/', '^/carbon/admin', '^/yunohost/', '^/zimbra',
-      '^/akuiteo', '^/arcgis/rest/', '^/calendar/admin/', '^/calendarix/', '^/cxrestapi/', '^/commandcenter/',
-      '^/gdshost/', '^/pem/login/', '^/decisioncenter', '^/dxplanning/', '^/wfc/logon', '^/_login_server_', '^/qsa/',
-      '^/web/database/', '^/op/generate', '^/saw.dll', '^/out/out.', '^/b/l.e', '^/jasperserver', '^/cfcc/',
-      '^/hybridity/', '^/airwatch/', '^/studioserver/', '^/goanywhere/', '^/helpdesk/webobjects/', '^/mdm/checkin',
-      '^/clients/mycrl', '^/server/node_upgrade_srv', '^/rsso/', '^/scriptcase/', '^/sfmc/login',
-      '^/reports/data/opt/', '^/akuiteo.collabs', '^/sm/ess.do', '^/sm935/', '^/horde/',
-      '^/ui/vropspluginui/', '^/ui/vcav-bootstrap/', '^/ui/h5-vsan/',
-      '^/vsphere-client', '^/eam/vib', '^/ucmdb', '^/webtools/control/',
-      '^/partymgr/', '^/accounting/control/', '^/geoserver/', '^/sslvpnlogin', '^/siteserver/', '^/adsamples/', '^/ows-bin/', '^/pls/',
-      '^/officescan/', '^/iisprotect/', '^/pbserver/', '^/_private/', '^/nf/auth/', '^/saas/auth/', '^/portal/webclient', '^/devmode.action', '^/showcase.action',
-      '^/struts2xmlhelloworld', '^/services/listservices', '^/rpc2/$', '^/scripts/root.exe', '^/nifi-api/', '^/nifi/', '^/reportserver', '^/reports/browse', '^/pages/doenterpagevariables.action',
-      '^/pages/createpage-entervariables', '^/rest/tinymce/', '^/plugins/servlet/', '^/secure/configurewizard',
-      '^/secure/querycomponent', '^/secure/configurereport', '^/secure/contactadministrators', '^/jeecg-boot',
-      '^/seeyon/', '^/ispirit/', '^/yyoa/', '^/plug-in/',
-      '^/moveitisapi/', '^/human.aspx', '^/guestaccess.aspx', '^/setupwizard.aspx', '^/setup/setup-s/',
-      '^/ws/v1/cluster/', '^/v1.24/', '^/v1.40/', '^/containers/json', '^/v2/_catalog',
-      '^/apis/apps/',
-      '^/api/kernels', '^/jira/secure/', '^/confluence/pages/',
-      '^/cgi-bin/kerbynet', '^/scripts/wpnbr', '^/scripts/tradecli',
-      '^/scripts/mundimail', '^/scripts/ckeditor', '^/scripts/setup.php', '^/bigconf.cgi', '^/wikihome/',
-      '^/iecreate.stm', '^/sysuser/', '^/servlet/', '^/phprocketaddin',
-      '^/shoponline/', '^/acart2_0/', '^/midicart/', '^/shopping300', '^/[seccheck]',
-      '^/showmail.pl', '^/wavemaker', '^/weaver', '^/dana-na', '^/anzagien', '^/belegungsplan/',
-      '^/betablockmodules/', '^/web/betablockmodules/',
-      '^/contenido', '^/don3/', '^/dynatracker', '^/opensiteadmin/', '^/squery/',
-      '^/_friendly/', '^/arab3upload/', '^/arash_lib/', '^/awzmb/',
-      '^/mcnews/', '^/myphpcommander', '^/phplib/', '^/phppc/',
-      '^/script_path/', '^/sw/lib_find/', '^/tsep/', '^/w-agora_path/',
-      '^/news/include/createdb', '^/public_html/modules/', '^/php.incs/',
-      '^/ch_readalso', '^/es_offer', '^/inc_user.php',
-      '^/s03.php', '^/xt_counter', '^/ampps/',
-      '^/mifs', '^/owncloud/apps/', '^/remote_agent.php', '^/bitrix/rk.php',
-      '^/cf_scripts/',
-      '^/hipreport.esp', '^/sslmgr', '^/wsman', '^/ovirt', '^/jolokia/'
+      '^/citrix/xenapp', '^/citrix/storeweb', '^/citrix/store/', '^/owa/', '^/ecp/', '^/ews/',
+      '^/autodiscover', '^/rpc/rpcproxy.dll', '^/microsoft-server-activesync', '^/mapi/', '^/oab/',
+      '^/_layouts/', '^/_vti_', '/_vti_', '^/certsrv/', '^/rdweb/', '^/aspnet_client/', '^/exchweb/',
+      '^/sap/bc/', '^/sap/public/', '^/sap/hana/', '^/irj/', '^/webdynpro/', '^/nwa/', '^/oa_html/',
+      '^/oa_cgi/', '^/oa_media/', '^/em/console', '^/ibm/console', '^/ibmcognos', '^/websphere',
+      '^/webspheresamples', '^/iwc/', '^/qcbin/', '^/magicinfo/', '^/orion/login', '^/ovirt-engine/',
+      '^/alfresco/', '^/share/page/', '^/weaver/', '^/nagiosxi/', '^/nagvis/', '^/nuxeo/',
+      '^/pandora_console/', '^/polarion/', '^/qlikview/', '^/carbon/admin', '^/yunohost/', '^/zimbra',
+      '^/arcgis/rest/', '^/calendar/admin/', '^/calendarix/', '^/wfc/logon', '^/web/database/',
+      '^/jasperserver', '^/airwatch/', '^/goanywhere/', '^/helpdesk/webobjects/', '^/horde/',
+      '^/vsphere-client', '^/ucmdb', '^/webtools/control/', '^/partymgr/', '^/accounting/control/',
+      '^/geoserver/', '^/siteserver/', '^/adsamples/', '^/pls/', '^/officescan/', '^/portal/webclient',
+      '^/services/listservices', '^/nifi-api/', '^/nifi/', '^/reportserver', '^/reports/browse',
+      '^/plugins/servlet/', '^/secure/contactadministrators', '^/jeecg-boot', '^/seeyon/', '^/ispirit/',
+      '^/yyoa/', '^/plug-in/', '^/api/kernels', '^/jira/secure/', '^/confluence/pages/', '^/wikihome/',
+      '^/sysuser/', '^/servlet/', '^/shoponline/', '^/acart2_0/', '^/midicart/', '^/shopping300',
+      '^/wavemaker', '^/weaver', '^/anzagien', '^/belegungsplan/', '^/contenido', '^/don3/', '^/dynatracker',
+      '^/opensiteadmin/', '^/squery/', '^/mcnews/', '^/phplib/', '^/phppc/', '^/tsep/',
+      '^/news/include/createdb', '^/public_html/modules/', '^/ch_readalso', '^/es_offer', '^/xt_counter',
+      '^/ampps/', '^/owncloud/apps/', '^/ovirt'
     ],
-    name: ['^remote_agent.php', '^telerik.web.ui.dialoghandler', '^getcfg.php', '^hnap1', '^currentsetting.htm',
-      '^login.esp', '^fgt_lang', '^sslvpn_websession', '^tmshcmd.jsp', '^filerread.jsp',
-      '^fileread.jsp', '^directorylist.jsp', '^happyaxis.jsp', '^jmxinvokerservlet', '^node_upgrade_srv',
-      '^createremoteappwebsession', '^ztp_gate', '^execute-solution', '^owssvr.dll', '^author.dll', '^shtml.dll',
-      '^shtml.exe', '^fp30reg.dll', '^spdisco.aspx', '^htimage.exe', '^imagemap.exe', '^toolpane.aspx',
-      '^webjobupload.asmx', '^exporttool', '^microsoft.exchange', '^service.cnf', '^users.pwt', '^_vti_',
-      '^sqlqhit.asp', '^snoop.jsp', '^source.jsp', '^debug.jsp', '^test.jsp', '^cookieexample',
-      '^helloworldexample', '^sewse.exe', '^post16.exe', '^tradecli.dll', '^wpnbr.dll', '^saw.dll',
-      '^studioservice.download', '^getproductversion']
+    name: [
+      '^owssvr.dll', '^author.dll', '^shtml.dll', '^shtml.exe', '^fp30reg.dll', '^spdisco.aspx',
+      '^microsoft.exchange', '^_vti_', '^snoop.jsp', '^source.jsp', '^debug.jsp', '^test.jsp',
+      '^cookieexample', '^helloworldexample'
+    ]
   },
   {
     rule: 'cgi',
-    about: 'CGI programs and folders',
+    certainty: 'likely',
+    about: 'CGI programs and folders; ' +
+      'likely: old sites linked CGI scripts (form mailers, counters)',
     path: ['^/cgi-bin/', '^/cgi-sys/', '^/cgi-mod/', '^/cgi-local/', '^/fcgi-bin/', '^/cgibin/', '^/cgi-win/',
       '^/cgi/', '^/scgi-bin/', '^/cgi-exe/', '^/htbin/'],
     pathOutsideContent: ['/cgi-bin/', '/cgi-sys/', '/cgi-mod/', '/cgi-local/', '/fcgi-bin/', '/cgibin/', '/scgi-bin/'],
@@ -407,7 +513,9 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'backup',
-    about: 'backups, dumps, databases and editor leftovers (archives are judged in code)',
+    certainty: 'likely',
+    about: 'backups, dumps, databases and editor leftovers (archives are judged in code); ' +
+      'likely: a dump or archive can be a download a page once linked',
     path: ['/backup_migrate/', '/backup-db/', '/aiowps_backups/', '/backupbuddy', '/wp_all_backup/',
       '/wpbackitup_backups/', '/updraft/', '^/_backup/', '^/backup/backup', '^/bak/', '^/old_files/',
       '^/sql/dump', '^/dumps/', '^/db_backup', '^/db_backups', '^/database_backup', '^/site_backup', '^/.backup',
@@ -429,27 +537,27 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'config-file',
-    about: 'configuration, credentials, keys and project manifests (config-like names are combined with extensions in code)',
-    path: ['/.ssh/', '^/config/database', '^/config/secrets', '^/config/master.key', '^/config/credentials',
-      '^/config/app.yml', '^/config/application.', '^/config/settings.ini', '^/config/config.', '^/config/security.',
+    certainty: 'likely',
+    about: 'configuration, certificates and project manifests (config-like names are combined with extensions in ' +
+      'code); likely: `/config`, `config.json`, a `.pem` or a `.key` (also a Keynote file) can be a page or a download',
+    path: ['^/config/database', '^/config/secrets', '^/config/app.yml', '^/config/application.', '^/config/settings.ini', '^/config/config.', '^/config/security.',
       '^/config/databases.yml', '^/config/storage.yml', '^/app/config/', '^/application/configs/',
       '^/common/config/', '^/services/config/', '^/documentation/config', '^/symphony/',
       '/app/config/', '^/etc/',
-      '^/config.json/$', '^/api.yaml/$', '^/api.yml/$', '^/id_rsa', '^/id_dsa', '^/nbproject/', '^/spec/lib/',
+      '^/config.json/$', '^/api.yaml/$', '^/api.yml/$', '^/nbproject/', '^/spec/lib/',
       '^/doctrine/', '^/custom/db', '^/include/config', '^/includes/config', '^/inc/config',
-      '^/config/aws', '^/config/sftp', '^/sftp-config', '^/var/debug',
-      '^/wg-clients/', '^/ws_ftp', '^/dockerfile/$', '^/vagrantfile/$', '^/gemfile', '^/rakefile/$',
+      '^/config/aws', '^/var/debug',
+      '^/ws_ftp', '^/dockerfile/$', '^/vagrantfile/$', '^/gemfile', '^/rakefile/$',
       '^/capfile/$', '^/procfile/$', '^/makefile/$', '^/jenkinsfile/$', '^/gradlew/$', '^/pipfile/$', '^/kubeconfig/$', '^/anaconda3/', '^/venv/', '^/.venv/', '^/virtualenv/', '^/node_modules/.bin'],
     name: [
-      '.ini$', '.conf$', '.cnf$', '.cfg$', '.config$', '.properties$', '.toml$', '.env$', '.pem$', '.key$', '.ppk$',
-      '.p12$', '.pfx$', '.jks$', '.keystore$', '.ovpn$', '.tfstate$', '.tfstate.', '.tfvars$', '.npmrc$', '.inc$',
-      '.pgpass$', '.netrc$', '.passwd$', '.password$', '.pwd$', '.secret$', '.secrets$', '.sh_history$', '.mylogin.cnf', '.plist$', '.iml$', '.ipr$', '.iws$',
+      '.ini$', '.conf$', '.cnf$', '.cfg$', '.config$', '.properties$', '.toml$', '.env$', '.pem$', '.key$', '.p12$', '.pfx$', '.jks$', '.keystore$', '.ovpn$', '.tfvars$', '.npmrc$', '.inc$',
+      '.passwd$', '.password$', '.pwd$', '.secret$', '.secrets$', '.plist$', '.iml$', '.ipr$', '.iws$',
       '.sublime-project', '.sublime-workspace', '.code-workspace', '.csproj$', '.vbproj$', '.sln$', '.pbxproj$',
       '.xcworkspace', '.gemspec$', '.rdb$', '.mcd$', '.reg$',
-      '^id_rsa', '^id_dsa', '^id_ecdsa', '^id_ed25519', '^authorized_keys', '^known_host', '^identity.pub',
+      '^identity.pub',
       '^passwd.', '^pass.txt', '^pwd.db', '^creds.', '^users.txt', '^user.txt', '^accounts.txt', '^keys.txt',
-      '^api_keys.', '^apikeys.', '^token.txt', '^tokens.txt', '^aws.txt', '^aws_keys', '^ssh_host_', '^credentials.', '^secret_token', '^secrets.json', '^secret.json',
-      '^secrets.txt', '^secret.txt', '^secret_key', '^secret-key', '^master.key', '^private.key', '^privatekey', '^server.key',
+      '^api_keys.', '^apikeys.', '^token.txt', '^tokens.txt', '^aws.txt', '^aws_keys', '^credentials.', '^secret_token', '^secrets.json', '^secret.json',
+      '^secrets.txt', '^secret.txt', '^secret_key', '^secret-key', '^private.key', '^privatekey', '^server.key',
       '^docker-compose', '^dockerrun', '^compose.yml', '^compose.yaml', '^dockerfile.', '^gemfile.lock', '^gruntfile.js', '^gulpfile.js', '^webpack.config', '^webpack.mix',
       '^vite.config', '^next.config', '^nuxt.config', '^babel.config', '^jest.config', '^karma.conf',
       '^rollup.config', '^tailwind.config', '^postcss.config', '^svelte.config', '^astro.config', '^ecosystem.config',
@@ -461,18 +569,15 @@ export const families: readonly PatternFamily[] = [
       '^settings.gradle', '^gradlew.', '^gradle.properties', '^gradle-wrapper', '^pom.xml$', '^build.xml$',
       '^build.local.xml', '^phpunit.xml', '^phpspec.yml', '^phinx.yml', '^codeception.yml', '^behat.yml',
       '^project.xml$', '^nbactions.xml', '^.classpath', '^web.config', '^web.debug.config', '^web.release.config',
-      '^server.xml$', '^context.xml$', '^tomcat-users', '^local.xml', '^enterprise.xml', '^global.asa',
-      '^appspec.yml', '^homestead.', '^sftp-config', '^filezilla.xml', '^sitemanager.xml', '^recentservers.xml',
-      '^winscp.ini', '^ws_ftp.ini', '^ftpsync.settings', '^.ftpconfig', '^ws_ftp.log', '^database.yml', '^mongoid.yml', '^application.properties',
+      '^server.xml$', '^context.xml$', '^local.xml', '^enterprise.xml', '^global.asa',
+      '^appspec.yml', '^homestead.', '^ftpsync.settings', '^ws_ftp.log', '^database.yml', '^mongoid.yml', '^application.properties',
       '^application.yml', '^application.yaml', '^bootstrap.yml', '^appsettings.', '^parameters.yml',
-      '^parameters.ini', '^parameters.php', '^initial_root_password', '^airflow.cfg', '^fish_variables',
+      '^parameters.ini', '^parameters.php', '^airflow.cfg', '^fish_variables',
       '^nginx.conf', '^httpd.conf', '^apache2.conf', '^php.ini', '^php-cli.ini', '^php4.ini', '^php5.ini',
-      '^my.cnf', '^my.ini', '^mercurial.ini', '^serviceaccount.', '^serviceaccountkey', '^service-account.', '^service_account.', '^service-account-key',
-      '^firebase.json', '^firebase-adminsdk', '^google-services.json', '^googleservice-info',
+      '^my.cnf', '^my.ini', '^mercurial.ini', '^serviceaccount.', '^service-account.', '^service_account.', '^firebase.json', '^google-services.json', '^googleservice-info',
       '^keystore.', '^jwt.key', '^jwt-key.', '^oauth-private.', '^apiserver-key', '^ca.key', '^client.key',
-      '^terraform.tfstate', '^terraform.tfvars', '^kubeconfig.', '^auth.json$',
-      '^aws.yml', '^aws.yaml', '^aws-key.', '^aws.json', '^aws_credentials',
-      '^s3cfg', '^boto.cfg', '^wp-cli.yml', '^heroku.yml', '^netlify.toml',
+      '^terraform.tfvars', '^kubeconfig.', '^auth.json$',
+      '^aws.yml', '^aws.yaml', '^aws-key.', '^aws.json', '^boto.cfg', '^wp-cli.yml', '^heroku.yml', '^netlify.toml',
       '^vercel.json', '^now.json', '^app.yaml$', '^app.yml$', '^cloudbuild.', '^buildspec.',
       '^azure-pipelines.', '^bitbucket-pipelines.', '^gitlab-ci.', '^circle.yml', '^travis.yml', '^codeship.',
       '^environment.rb', '^database.php', '^settings.php', '^settings.inc', '^settings.local', '^settings.ini',
@@ -484,14 +589,15 @@ export const families: readonly PatternFamily[] = [
       '^build.properties', '^buildnumber.properties', '^log4j.properties', '^log4j.xml', '^logback.xml',
       '^hibernate.cfg', '^datasources.xml', '^jdbc.properties', '^db.properties',
       '^startup.cfg', '^server.cfg', '^server.config', '^backup.cfg', '^sites.ini', '^magmi.ini', '^monkid',
-      '^monkdonate', '^sqlnet.ora', '^tnsnames.ora', '^listener.ora', '^krb5.conf', '^wg0.conf',
-      '^dkms.conf', '^expires.conf', '^10-flannel', '^cabal.sandbox', '^meta.yml', '^manifest.bak',
+      '^monkdonate', '^sqlnet.ora', '^tnsnames.ora', '^listener.ora', '^krb5.conf', '^dkms.conf', '^expires.conf', '^10-flannel', '^cabal.sandbox', '^meta.yml', '^manifest.bak',
       '^schema.yml', '^tconn.conf', '^frontpg.ini', '^pubspec.lock'
     ]
   },
   {
     rule: 'log-file',
-    about: 'server and application logs',
+    certainty: 'likely',
+    about: 'server and application logs; ' +
+      'likely: a log can be linked from a status page',
     path: ['/_logs/', '/_log/', '^/apache/logs/', '^/httpd/logs/', '^/nginx/logs/', '^/var/log'],
     name: ['.log$', '.log.', '^error_log', '^access_log', '^errors_log', '^php_errors', '^php_error', '^nohup.out',
       '^catalina.out', '^stdout.log', '^stderr.log', '.err$', '^error.txt', '^errors.txt', '^debug.txt',
@@ -499,15 +605,21 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'info-leak',
-    about: 'diagnostic pages and scripts (phpinfo, test and status scripts)',
-    path: ['^/phpinfo', '/phpinfo/$', '^/php_info', '^/info.php', '^/info.asp', '^/info.jsp', '^/admin/info.php', '^/pinfo', '^/phpversion', '^/test.php',
+    certainty: 'likely',
+    about: 'diagnostic pages and scripts (phpinfo, test and status scripts), stock files that tell a version ' +
+      '(readme, changelog, IIS start page) and proxy test pages; likely: a developer\'s bookmark or a stale link ' +
+      'of a moved site can ask for them',
+    path: ['^/readme.txt/$', '^/readme.md/$', '^/changelog.md/$', '^/install.txt/$', '^/upgrade.txt/$',
+      '^/copyright.txt/$', '^/version.txt/$', '^/iisstart.htm', '^/iisadmin/', '^/proxy.txt', '^/hello.world',
+      '^/_vti_inf.html', '^/index.php/phpinfo',
+      '^/phpinfo', '/phpinfo/$', '^/php_info', '^/info.php', '^/info.asp', '^/info.jsp', '^/admin/info.php', '^/pinfo', '^/phpversion', '^/test.php',
       '^/server-status', '^/status.php', '^/probe.php'],
     pathOutsideContent: ['phpinfo'],
-    scriptName: ['^test.', '^test0', '^test1', '^test2', '^test3', '^test4', '^test5', '^tests.', '^testing.',
+    scriptName: ['^proxy.', '^proxies.', '^judge.', '^test.', '^test0', '^test1', '^test2', '^test3', '^test4', '^test5', '^tests.', '^testing.',
       '^test_', '^phpinfo', 'phpinfo', '^debug.', '^debug_', '^sysinfo', '^phpversion',
       '^version.', '^probe', '^server-info', '^serverinfo', '^check.php', '^env.', '^environment.', 'infophp',
       'phptest', 'testphp', '^php_test', '^php-test'],
-    name: ['^phpinfo.', '^php_info.', '^php-info.', '^pinfo.', '^i.php$',
+    name: ['^judge.php', '^phpinfo.', '^php_info.', '^php-info.', '^pinfo.', '^i.php$',
       '^phpversion.', '^php.php', '^phpcredits.', '^probe.php', '^linfo.', '^sysinfo.', '^test.php', '^test.asp',
       '^test.jsp', '^test.cfm', '^test.pl', '^test.cgi', '^test1.', '^test2.', '^test3.', '^test0.', '^tests.php',
       '^_test.', '^__test.', '^testing.php', '^debug.php', '^debug.asp', '^debug.py', '^debug_error', '^db_status',
@@ -516,7 +628,9 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'installer',
-    about: 'installers and upgrade scripts left on a server',
+    certainty: 'likely',
+    about: 'installers and upgrade scripts left on a server; ' +
+      'likely: installer and update pages of a moved application can be bookmarked',
     path: ['^/installation/', '^/install/index.php', '^/install/install.php', '^/install/update', '^/setup/index.php',
       '^/setup/setup.php', '^/scripts/setup.php', '^/wp-admin/install', '^/wp-admin/setup-config', '^/core/install'],
     scriptName: ['^install.', '^install_', '^install-', '^installer', '^setup.', '^setup_', '^setup-', '^upgrade.',
@@ -525,16 +639,6 @@ export const families: readonly PatternFamily[] = [
       '^install.log', '^install.inc', '^install.zip', '^installer.php', '^installer.', '^setup.php', '^setup.asp',
       '^setup.aspx', '^setup.cgi', '^upgrade.php', '^upgrade.asp', '^update.php', '^maintenance.flag', '^uninstall.php',
       '^upgrade.aspx', '^setup-config.php', '^sqlmigrate']
-  },
-  {
-    rule: 'recon',
-    about: 'scanner fingerprints, open-proxy tests and oddities no application serves',
-    path: ['nmaplowercheck', 'muieblackcat', 'w00tw00t', '^/azenv.php', '^/proxyheader.php', '^/testproxy.php',
-      '^/readme.txt/$', '^/readme.md/$', '^/changelog.md/$', '^/install.txt/$', '^/upgrade.txt/$',
-      '^/copyright.txt/$', '^/version.txt/$', '^/iisstart.htm', '^/iisadmin/',
-      '^/proxy.txt', '^/hello.world', '^/_vti_inf.html', '^/index.php/phpinfo'],
-    scriptName: ['^proxy.', '^proxies.', '^judge.', '^azenv', '^prxjdg'],
-    name: ['^azenv.', '^proxyheader', '^testproxy', '^judge.php', '^prxjdg', '^proxychecker']
   }
 ]
 
@@ -629,10 +733,14 @@ export const pathTags = {
   backupDir: ['/backup/', '/backups/', '/bak/', '/_backup/', '/old/', '/dump/', '/dumps/', '/db/', '/sql/'],
   /** Composer's folder: a script there is a library file, never a page. */
   vendorDir: ['^/vendor/'],
-  /** Folders that hold uploads, images and temporary files: a script there was dropped, not deployed. */
-  writableDir: ['/tmp/', '/temp/', '/upload/', '/uploads/', '/uploaded/', '/images/', '/image/', '/img/', '/pics/',
-    '/cache/', '/userfiles/', '/user_uploads/', '/attachments/', '/wp-content/uploads/', '/sites/default/files/',
-    '/fileadmin/', '/media/uploads/', '/assets/uploads/', '/public/uploads/', '/storage/app/public/']
+  /** Folders that hold uploads and temporary files: a script there was dropped, not deployed (rule `webshell`). */
+  writableDir: ['/tmp/', '/temp/', '/upload/', '/uploads/', '/uploaded/', '/userfiles/', '/user_uploads/', '/attachments/', '/wp-content/uploads/', '/sites/default/files/',
+    '/fileadmin/', '/media/uploads/', '/assets/uploads/', '/public/uploads/', '/storage/app/public/'],
+  /**
+   * Image and cache folders: a script there is likely dropped, but an old site may have had
+   * `/images/thumb.php` or `/img/captcha.php` (rule `shell-name`, not certain).
+   */
+  imageDir: ['/images/', '/image/', '/img/', '/pics/', '/cache/']
 }
 
 export const queryTags = {
