@@ -54,7 +54,11 @@ const certain: Array<[path: string, rule: string]> = [
   ['/HNAP1/', 'vendor-rce'],
   ['/?s=index/%5Cthink%5Capp/invokefunction&function=call_user_func_array', 'vendor-rce'],
   ['/nmaplowercheck1606923328', 'recon'],
-  ['/w00tw00t.at.ISC.SANS.DFind:)', 'recon']
+  ['/w00tw00t.at.ISC.SANS.DFind:)', 'recon'],
+  ['http://example.com/', 'open-proxy'],
+  ['www.google.com:443', 'open-proxy'],
+  ['/dns-query?dns=q80BAAABAAAAAAAAA3d3dwdleGFtcGxlA2NvbQAAAQAB', 'dns-over-https'],
+  ['/resolve?name=example.com&type=A', 'dns-over-https']
 ]
 
 const likely: Array<[path: string, rule: string]> = [
@@ -180,7 +184,8 @@ t.test('disguised variants keep their certainty', async (t) => {
   let n = 0
   for (const line of [...certain.map(([p]) => p), ...likely.map(([p]) => p), ...corpus]) {
     const plain = classifyPathVerdict(line)
-    if (plain.classification !== 'scanner') continue
+    // A proxy target (`host:443`) has no path to disguise.
+    if (plain.classification !== 'scanner' || !line.startsWith('/')) continue
     for (const [how, path] of disguises(line)) {
       n++
       const v = classifyPathVerdict(path)

@@ -102,6 +102,9 @@ const F_BACKUP = familyBit('backup')
 const F_CONFIG = familyBit('config-file')
 const F_FRAMEWORK = familyBit('framework')
 const F_VENDOR = familyBit('vendor-rce')
+const F_VENDOR_APP = familyBit('vendor-app')
+const F_INFO_LEAK = familyBit('info-leak')
+const F_DOH = familyBit('dns-over-https')
 /** Families that win over a benign name and over the CMS media exception. */
 const F_STRONG_FIRST = F_TRAVERSAL | F_OS_FILE | F_INJECTION
 
@@ -127,24 +130,99 @@ const TRAVERSAL = verdictForBits(F_TRAVERSAL)
 const WEBSHELL = verdictForBits(F_WEBSHELL)
 const DOTFILE = verdictForBits(familyBit('dotfile'))
 const VCS = verdictForBits(familyBit('vcs'))
+const OPEN_PROXY = verdictForBits(familyBit('open-proxy'))
 
 // ---------------------------------------------------------------------------
 // Decisions that need more than one literal
 
-/** `1.php`, `x.php`, `t00.php`, `dz0.php`: throwaway names a dropped shell gets (path[start, end)). */
+/** The end of the stem of the file name path[start, end): its first dot, or end. */
+function stemEnd (path: string, start: number, end: number): number {
+  const dot = path.indexOf('.', start)
+  return dot === -1 || dot > end ? end : dot
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57
+/** An ASCII letter of either case: the one-pass scan hands over the raw target, capitals and all. */
+const isLetter = (c: number): boolean => (c | 32) >= 97 && (c | 32) <= 122
+
+/**
+ * `1.php`, `x.php`, `dz0.php`, `0x.php`, `a1b.php`: throwaway names a dropped shell gets (path[start, end)).
+ * Not a version or page number after a word (`v1.php`, `p2.aspx`, `api3.php`, `v10.jsp`): stale API and
+ * page paths; nor an HTTP status page (`404.php`, `500.php`).
+ */
 function isThrowawayName (path: string, start: number, end: number): boolean {
-  let stemEnd = path.indexOf('.', start)
-  if (stemEnd === -1 || stemEnd > end) stemEnd = end
-  const len = stemEnd - start
+  const stop = stemEnd(path, start, end)
+  const len = stop - start
   if (len === 0) return false
   if (len === 1) return true
   if (len > 5) return false
   let digits = 0
-  for (let i = start; i < stemEnd; i++) {
+  let lettersThenDigits = isLetter(path.charCodeAt(start))
+  for (let i = start; i < stop; i++) {
     const c = path.charCodeAt(i)
-    if (c >= 48 && c <= 57) digits++
+    if (isDigit(c)) digits++
+    else if (digits > 0 || !isLetter(c)) lettersThenDigits = false
   }
-  return digits === len || (digits > 0 && len <= 4)
+  if (digits === len) return !(len === 3 && (path.charCodeAt(start) === 52 || path.charCodeAt(start) === 53))
+  return digits > 0 && len <= 4 && !lettersThenDigits
+}
+
+/** Diagnostic script names that take a number (`info3.php`, `test7.php`, `phpinfo_2.php`): the stem less its number. */
+const INFO_WORDS = ['test', 'tests', 'testing', 'tst', 'info', 'infos', 'phpinfo', 'php', 'pinfo', 'phptest', 'testphp',
+  'php_info', 'php-info', 'phpversion', 'debug', 'probe', 'sysinfo']
+
+function isNumberedInfoName (path: string, start: number, end: number): boolean {
+  let stop = stemEnd(path, start, end)
+  if (!isDigit(path.charCodeAt(stop - 1))) return false
+  while (stop > start && isDigit(path.charCodeAt(stop - 1))) stop--
+  const sep = path.charCodeAt(stop - 1)
+  if (sep === 95 || sep === 45) stop--
+  const len = stop - start
+  for (const word of INFO_WORDS) {
+    if (word.length === len && sameIgnoringCase(path, start, word)) return true
+  }
+  return false
+}
+
+/** Whether path[start, start + word.length) is `word` (lowercase letters, digits, `_`, `-`) in any case. */
+function sameIgnoringCase (path: string, start: number, word: string): boolean {
+  for (let k = 0; k < word.length; k++) {
+    if ((path.charCodeAt(start + k) | 32) !== (word.charCodeAt(k) | 32)) return false
+  }
+  return true
+}
+
+/**
+ * An open-proxy test: a request target in absolute form (`http://host/...`) or authority form
+ * (`host:443`, `[::1]:80`). Only called for a target that does not start with `/`.
+ */
+function isProxyTarget (t: string): boolean {
+  const len = t.length
+  if (len < 3 || len > 2048) return false
+  // `http://` or `https://`, any case.
+  if ((t.charCodeAt(0) | 32) === 104 && (t.charCodeAt(1) | 32) === 116 && (t.charCodeAt(2) | 32) === 116 &&
+    len > 7 && (t.charCodeAt(3) | 32) === 112) {
+    const colon = (t.charCodeAt(4) | 32) === 115 ? 5 : 4
+    return t.startsWith('://', colon) && len > colon + 3
+  }
+  // host:port: letters, digits, `.`, `-` (or a bracketed IPv6 address), then `:` and 1 to 5 digits.
+  let i = 0
+  if (t.charCodeAt(0) === 91) {
+    i = t.indexOf(']')
+    if (i === -1) return false
+    i++
+  } else {
+    for (; i < len; i++) {
+      const c = t.charCodeAt(i)
+      if (!(isLetter(c) || isDigit(c) || c === 46 || c === 45 || c === 95)) break
+    }
+    if (i === 0) return false
+  }
+  if (t.charCodeAt(i) !== 58) return false
+  const digits = len - i - 1
+  if (digits < 1 || digits > 5) return false
+  for (let j = i + 1; j < len; j++) if (!isDigit(t.charCodeAt(j))) return false
+  return true
 }
 
 /** The segment before the one that starts at `start` (which follows a slash). */
@@ -194,6 +272,7 @@ class PathClassifier {
   private readonly scan = createScan()
 
   verdict (target: string): PathVerdict {
+    if (target.charCodeAt(0) !== 47 && isProxyTarget(target)) return OPEN_PROXY
     const r = this.scan
     if (this.scanner.scanTarget(target, r)) {
       // The target is its own normalised form but for ASCII case, which only
@@ -244,6 +323,11 @@ class PathClassifier {
       if ((qt & QT.remoteUrl) !== 0 && (qt & QT.remoteScript) !== 0 && (script || depth === 0)) q |= F_FILE_INCLUSION
       // `?q=etc/passwd+permissions` searches for a file; it does not read one.
       if (q === F_OS_FILE && (qt & QT.searchKey) !== 0) q = 0
+      // DNS-over-HTTPS: RFC 8484's `?dns=` at a DoH endpoint, or the JSON API's `?name=...&type=A`
+      // (a record type, not any `type`), so that an app's own `/resolve` page stays unknown.
+      const doh = r.pathTags & (PT.dnsQuery | PT.dnsJson)
+      if (doh !== 0 && (((doh & PT.dnsQuery) !== 0 && (qt & QT.dnsParam) !== 0) ||
+        ((doh & PT.dnsJson) !== 0 && (qt & QT.nameParam) !== 0 && (qt & QT.recordType) !== 0))) q |= F_DOH
       if ((q & CERTAIN) !== 0) return verdictForBits(q)
     }
 
@@ -279,8 +363,15 @@ class PathClassifier {
     if ((nt & NT.json) !== 0 && (nt & NT.configJson) !== 0 && (depth === 1 || (nt & NT.bareConfigJson) === 0)) bits |= F_CONFIG
     if ((nt & NT.archive) !== 0 && (depth === 1 || (nt & NT.backupWord) !== 0 || (pt & PT.backupDir) !== 0)) bits |= F_BACKUP
     if ((pt & PT.vendorDir) !== 0 && script) bits |= F_FRAMEWORK
-    // A script in an image or cache folder: dropped there more often than not, but old sites had `/images/thumb.php`.
-    if ((pt & PT.imageDir) !== 0 && script) bits |= F_SHELL_NAME
+    if (script) {
+      // A script in an image or cache folder: dropped there more often than not, but old sites had `/images/thumb.php`.
+      if ((pt & PT.imageDir) !== 0) bits |= F_SHELL_NAME
+      if (isNumberedInfoName(path, nameStart, end)) bits |= F_INFO_LEAK
+    }
+    // Source code at the web root or in a top source folder (`/app.py`, `/src/main.go`).
+    if ((nt & NT.source) !== 0 && (depth === 1 || (depth === 2 && (pt & PT.sourceDir) !== 0))) bits |= F_CONFIG
+    // A login page in an appliance vendor's folder (`/fortinet/login`, `/sonicwall/login.html`).
+    if ((pt & PT.vendorFolder) !== 0 && (nt & NT.loginName) !== 0 && depth <= 3) bits |= F_VENDOR_APP
     return bits === 0 ? UNKNOWN : verdictForBits(bits)
   }
 }

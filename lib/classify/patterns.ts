@@ -57,6 +57,26 @@ export interface PatternFamily {
   readonly query?: readonly string[]
 }
 
+/**
+ * Expression-language payloads (OGNL, SpEL, EL, Jinja2, Twig, Freemarker, Velocity, Text4Shell), in the
+ * path or the query once decoded. What makes one is the syntax: an expression opener with arithmetic
+ * (`{{7*7}}`, `${3*3}`), a static call into the JVM (`@java.lang.`, `T(java.`), OGNL's context
+ * objects, Python's dunder walk (`.__class__.__mro__`). A bare `{{url}}` is not one: crawlers
+ * ask for unrendered template links such as `/{{item.link}}`.
+ */
+const expressionPayloads: readonly string[] = [
+  ...['{{', '${', '#{', '*{', '%{', '@{', '[[', '<%='].flatMap((open) =>
+    ['1', '2', '3', '4', '5', '6', '7', '8', '9'].map((d) => open + d + '*')),
+  '%{(', '${(#', '(#_memberaccess', '#_memberaccess', '@ognl.', 'ognlcontext', 'ognlutil', '(#cmd', '(#context',
+  '#context[', '#attr[', '(#ros', '(#process', '(#dm', 'xwork.methodaccessor', 'allowstaticmethodaccess',
+  '@java.lang.', '@java.io.', '@org.apache.', '${@', 't(java.', 't (java.', 'java.lang.processbuilder', 'processbuilder(',
+  '.getclass().forname', 'getclass().getclassloader', 'javax.script.scriptenginemanager', 'runtime.exec(',
+  '.exec("', ".exec('", '${script:', '${url:', '${dns:', '${jndi:', '{{\'\'.', '{{"".', '{{[].', '{{().',
+  '.__class__', '.__mro__', '.__subclasses__', '.__globals__', '.__builtins__', '.__init__.', '{{config.', '{{config}}',
+  '{{self.', '{{request.', '{{_self.', '{{lipsum.', '{{cycler.', '{{joiner.', '{{namespace.', 'freemarker.template.utility',
+  '?new()(', '#set($', '$class.inspect', '{php}', '{system(', '{{system(', '<#assign'
+]
+
 export const families: readonly PatternFamily[] = [
   {
     rule: 'traversal',
@@ -98,11 +118,16 @@ export const families: readonly PatternFamily[] = [
     query: [
       'php://', 'file://', 'file:/', 'file///', 'data://', 'data:text', 'expect://', 'phar://', 'zip://', 'glob://',
       'compress.zlib', 'zlib:', 'input_file', 'allow_url_include', 'auto_prepend_file', 'auto_append_file',
-      'mosconfig_', 'rfiinc', '\0', 'path=http', 'path]=http', 'path=ftp', 'dir=http', 'dir]=http', 'root=http',
-      'root]=http', 'inc=http', 'include=http', 'includes=http', 'prefix=http', 'page=http',
-      'template=http', 'lib=http', 'libdir=http', 'folder=http', 'module=http', 'conf=http',
-      'config=http', 'classpath=http', 'language=http', 'lang_file=http', 'skin=http', 'skinfile=http',
-      'cfile=http'
+      'mosconfig_', 'rfiinc', '\0',
+      // A remote URL given to a parameter that names a file to include. Whole parameter names only
+      // (`?redir=https://...`, `?return_path=https://...` are redirects), but for suffixes no redirect uses.
+      ...['path', 'dir', 'root', 'inc', 'include', 'includes', 'prefix', 'page', 'template', 'lib', 'libdir',
+        'folder', 'module', 'conf', 'config', 'classpath', 'language', 'lang_file', 'skin', 'skinfile', 'cfile',
+        'file', 'filename', 'basedir', 'libpath', 'incdir', 'inc_dir', 'templatedir', 'template_dir']
+        .flatMap((key) => ['^' + key + '=http', '&' + key + '=http', '^' + key + '=ftp', '&' + key + '=ftp']),
+      'path]=http', 'dir]=http', 'root]=http', 'absolute_path=http', 'root_path=http', 'base_path=http',
+      'basepath=http', 'include_path=http', 'includepath=http', 'path_prefix=http', 'app_path=http',
+      'sys_dir=http', 'document_root=http', '_root=http', 'rootpath=http', 'root_dir=http', 'basedir=http'
     ]
   },
   {
@@ -115,7 +140,7 @@ export const families: readonly PatternFamily[] = [
       '<img', '<iframe', 'javascript:', 'onerror=', 'onload=', 'alert(', 'document.cookie', 'union select',
       'union all select', '<?php', 'phpinfo()', 'base64_decode(', 'shell_exec(', 'passthru(', 'freemarker.template',
       'java.lang.runtime', '_memberaccess', 'class.module.classloader', '{{7*7}}', '${7*7}', '%{(#', 'getruntime()',
-      'wget http', 'curl http', 'cd /tmp', 'chmod 777', 'chmod +x'
+      'wget http', 'curl http', 'cd /tmp', 'chmod 777', 'chmod +x', ...expressionPayloads
     ],
     query: [
       '${jndi', '${::', '${${', '${lower:', '${upper:', '${env:', '${sys:', '${java:', '${base64', '${date:',
@@ -131,7 +156,7 @@ export const families: readonly PatternFamily[] = [
       ';sh ', '|sh ', '| sh', ';bash', '|bash', ';chmod', '|chmod', '&&chmod', '&& chmod', 'nc -e', 'bash -i',
       ';id;', ';id$', '|id$', ';uname', '|uname', ';cat ', '|cat ', '`cat ', ';ls ', '|ls ', '$(cat', '$(id)',
       '$(uname', '`id`', ';touch ', '|touch ', 'busybox', 'ping.exe', '|dir', '/c dir', 'c:/', 'command=whoami',
-      'whoami', 'uname -a', 'type=*"', '";}', "';}", '\'"><', '"><', "'><"
+      'whoami', 'uname -a', 'type=*"', '";}', "';}", '\'"><', '"><', "'><", ...expressionPayloads
     ]
   },
   {
@@ -291,6 +316,18 @@ export const families: readonly PatternFamily[] = [
     path: ['nmaplowercheck', 'muieblackcat', 'w00tw00t', '^/azenv.php', '^/proxyheader.php', '^/testproxy.php'],
     scriptName: ['^azenv', '^prxjdg'],
     name: ['^azenv.', '^proxyheader', '^testproxy', '^prxjdg', '^proxychecker']
+  },
+  {
+    rule: 'open-proxy',
+    certainty: 'certain',
+    about: 'open-proxy tests: a request target in absolute form (`http://example.com/`) or authority form ' +
+      '(`example.com:443`), judged in code; certain: browsers send those only to a proxy they were told to use'
+  },
+  {
+    rule: 'dns-over-https',
+    certainty: 'certain',
+    about: 'DNS-over-HTTPS queries (`/dns-query?dns=...`, `/resolve?name=example.com&type=A`), judged in code ' +
+      'from the path and its DNS parameters; certain: a DoH client only asks the resolver it was configured with'
   },
   {
     rule: 'shell-name',
@@ -456,10 +493,16 @@ export const families: readonly PatternFamily[] = [
       '^/.next/', '/cgi-bin/printenv', '^/server.js/$',
 
       '^/tp/public/', '^/tp5/', '^/public/index.php/', '^/index.php/module/', '^/apps/vendor/', '^/oldsite/vendor/',
-      '^/modules/vendor/', '^/phpunit/', '^/vendor/htmlawed/', '^/vendor/laravel/'
+      '^/modules/vendor/', '^/phpunit/', '^/vendor/htmlawed/', '^/vendor/laravel/',
+      // Debug consoles of PHP frameworks wherever the app is mounted (`/web/debug/default/view`,
+      // `/backend/web/gii/`): Yii debug and Gii, Laravel Debugbar, Clockwork, Symfony's toolbar.
+      '/debug/default/', '/gii/$', '/gii/default/', '/gii/model/', '/gii/crud/', '/_debugbar/', '/__clockwork/',
+      '/_wdt/', '/telescope/requests', '/telescope/api/', '/horizon/api/', '/app_dev.php/', '/index_dev.php/'
     ],
     pathOutsideContent: ['/actuator/', '/phpunit/'],
-    query: ['xdebug_session_start', 'xdebug_profile', 'start_debug=1', '_profiler_'],
+    query: ['xdebug_session_start', 'xdebug_profile', 'start_debug=1', '_profiler_',
+      // Yii's debug module and code generator by route (`/index.php?r=debug/default/view`)
+      '^r=debug/', '&r=debug/', '^r=debug$', '^r=gii', '&r=gii'],
     name: ['^phpunit.', '^composer.phar', '^web.xml$', '^faces-config.xml', '^struts.xml', '^struts-config.xml',
       '^applicationcontext.xml', '^dispatcher-servlet.xml', '-servlet.xml$', '^jboss-web.xml', '^jboss-app.xml', '^jboss-deployment', '^jboss-ejb3', '^jboss-client', '^jboss-service',
       '^weblogic.xml', '^weblogic-ejb-jar', '^ironjacamar.xml', '^persistence.xml', '^ejb-jar.xml', '^laravel.log',
@@ -470,7 +513,8 @@ export const families: readonly PatternFamily[] = [
     certainty: 'likely',
     about: 'folders and login pages of enterprise and self-hosted products (Exchange and Outlook endpoints, ' +
       'SharePoint, SAP, Oracle, Citrix StoreFront, Atlassian, webmail, old shop and news scripts); likely: ' +
-      'Outlook and phones ask for /autodiscover and ActiveSync on their own, and an intranet that moved leaves bookmarks',
+      'Outlook and phones ask for /autodiscover and ActiveSync on their own, and an intranet that moved leaves bookmarks; ' +
+      'a login page under an appliance vendor\'s folder (`/fortinet/login`) is judged in code',
     path: [
       '^/citrix/xenapp', '^/citrix/storeweb', '^/citrix/store/', '^/owa/', '^/ecp/', '^/ews/',
       '^/autodiscover', '^/rpc/rpcproxy.dll', '^/microsoft-server-activesync', '^/mapi/', '^/oab/',
@@ -538,8 +582,8 @@ export const families: readonly PatternFamily[] = [
   {
     rule: 'config-file',
     certainty: 'likely',
-    about: 'configuration, certificates and project manifests (config-like names are combined with extensions in ' +
-      'code); likely: `/config`, `config.json`, a `.pem` or a `.key` (also a Keynote file) can be a page or a download',
+    about: 'configuration, certificates, project manifests and source files at the web root (`/app.py`; ' +
+      'config-like names and source extensions are combined with the place in code); likely: `/config`, `config.json`, a `.pem` or a `.key` (also a Keynote file) can be a page or a download',
     path: ['^/config/database', '^/config/secrets', '^/config/app.yml', '^/config/application.', '^/config/settings.ini', '^/config/config.', '^/config/security.',
       '^/config/databases.yml', '^/config/storage.yml', '^/app/config/', '^/application/configs/',
       '^/common/config/', '^/services/config/', '^/documentation/config', '^/symphony/',
@@ -548,6 +592,10 @@ export const families: readonly PatternFamily[] = [
       '^/doctrine/', '^/custom/db', '^/include/config', '^/includes/config', '^/inc/config',
       '^/config/aws', '^/var/debug',
       '^/ws_ftp', '^/dockerfile/$', '^/vagrantfile/$', '^/gemfile', '^/rakefile/$',
+      // node-config and similar: `/config/<environment>.<json|yaml|toml>` (not `.js`: a page may load one).
+      ...['default', 'production', 'development', 'local', 'staging', 'test', 'prod', 'dev', 'qa', 'uat',
+        'custom-environment-variables', 'local-production', 'local-development', 'secrets', 'database']
+        .flatMap((env) => ['json', 'json5', 'yml', 'yaml', 'toml', 'hjson'].map((ext) => '/config/' + env + '.' + ext + '/$')),
       '^/capfile/$', '^/procfile/$', '^/makefile/$', '^/jenkinsfile/$', '^/gradlew/$', '^/pipfile/$', '^/kubeconfig/$', '^/anaconda3/', '^/venv/', '^/.venv/', '^/virtualenv/', '^/node_modules/.bin'],
     name: [
       '.ini$', '.conf$', '.cnf$', '.cfg$', '.config$', '.properties$', '.toml$', '.env$', '.pem$', '.key$', '.p12$', '.pfx$', '.jks$', '.keystore$', '.ovpn$', '.tfvars$', '.npmrc$', '.inc$',
@@ -615,6 +663,9 @@ export const families: readonly PatternFamily[] = [
       '^/phpinfo', '/phpinfo/$', '^/php_info', '^/info.php', '^/info.asp', '^/info.jsp', '^/admin/info.php', '^/pinfo', '^/phpversion', '^/test.php',
       '^/server-status', '^/status.php', '^/probe.php'],
     pathOutsideContent: ['phpinfo'],
+    // `?phpinfo=1`, `?phpinfo`: asks a page for its diagnostics. Numbered diagnostic scripts (`/info3.php`,
+    // `/test7.php`) are judged in code.
+    query: ['^phpinfo=', '&phpinfo=', '^phpinfo$', '&phpinfo$', '^phpinfo&', '&phpinfo&'],
     scriptName: ['^proxy.', '^proxies.', '^judge.', '^test.', '^test0', '^test1', '^test2', '^test3', '^test4', '^test5', '^tests.', '^testing.',
       '^test_', '^phpinfo', 'phpinfo', '^debug.', '^debug_', '^sysinfo', '^phpversion',
       '^version.', '^probe', '^server-info', '^serverinfo', '^check.php', '^env.', '^environment.', 'infophp',
@@ -705,6 +756,11 @@ export const nameTags = {
     '^mta-sts.txt$', '^logo.', '^logo-', '^logo_', '^workbox-', '^registersw.js', '.appcache$', '^cache.manifest',
     '^search.xml$', '^opensearch', '^coffee.txt', '^blogger.xml', '^vk_', '^baidu_verify', '^mywot', '^norton_',
     '^msvalidate', '^bdsitemap', '^feed.php$', '^rss.php$'],
+  /** Server-side source code: at the web root it was never meant to be served (`/app.py`, `/main.go`). */
+  source: ['.py$', '.rb$', '.go$', '.java$', '.cs$', '.rs$', '.kt$', '.scala$', '.exs$', '.erl$', '.pyw$', '.vb$'],
+  /** Login page names, for a vendor's folder. */
+  loginName: ['^login', '^logon', '^signin', '^sign-in', '^sign_in', '^auth.', '^authenticate', '^dologin',
+    '^userlogin', '^user_login', '^admin-login', '^adminlogin', '^admin_login', '^portal.', '^welcome.'],
   sourceMap: ['.js.map$', '.css.map$', '.mjs.map$', '.cjs.map$', '.jsx.map$', '.ts.map$', '.min.map$'],
   /** Static assets: under a CMS media folder these are stale links, not probes. */
   media: ['.png$', '.jpg$', '.jpeg$', '.gif$', '.webp$', '.avif$', '.svg$', '.ico$', '.bmp$', '.tif$', '.tiff$',
@@ -740,7 +796,24 @@ export const pathTags = {
    * Image and cache folders: a script there is likely dropped, but an old site may have had
    * `/images/thumb.php` or `/img/captcha.php` (rule `shell-name`, not certain).
    */
-  imageDir: ['/images/', '/image/', '/img/', '/pics/', '/cache/']
+  imageDir: ['/images/', '/image/', '/img/', '/pics/', '/cache/'],
+  /** Source code is read from the web root or a top source folder (`/app.py`, `/src/main.py`), never served. */
+  sourceDir: ['^/src/', '^/app/', '^/server/', '^/backend/', '^/api/', '^/lib/'],
+  /** DNS-over-HTTPS endpoints; with DNS parameters in the query (code) they are rule `dns-over-https`. */
+  dnsQuery: ['/dns-query/$', '^/doh/$', '^/doh/dns-query/$'],
+  dnsJson: ['^/resolve/$', '^/dns-query/$'],
+  /**
+   * An appliance vendor's or product's folder as the first segment: a login page under it (`/fortinet/login`,
+   * `/sonicwall/login.html`) is a probe for the appliance (rule `vendor-app`); any other page there is a topic.
+   */
+  vendorFolder: ['^/cisco/', '^/fortinet/', '^/fortigate/', '^/fortiweb/', '^/fortimail/', '^/sonicwall/', '^/paloalto/',
+    '^/panos/', '^/netscaler/', '^/citrix/', '^/f5/', '^/bigip/', '^/big-ip/', '^/zyxel/', '^/mikrotik/',
+    '^/hikvision/', '^/dahua/', '^/ubnt/', '^/unifi/', '^/pfsense/', '^/opnsense/', '^/sophos/', '^/watchguard/',
+    '^/checkpoint/', '^/barracuda/', '^/juniper/', '^/junos/', '^/huawei/', '^/tplink/', '^/tp-link/', '^/dlink/',
+    '^/d-link/', '^/netgear/', '^/synology/', '^/qnap/', '^/vmware/', '^/vcenter/', '^/esxi/', '^/ivanti/',
+    '^/pulse/', '^/pulsesecure/', '^/globalprotect/', '^/forticlient/', '^/draytek/', '^/ruckus/', '^/aruba/',
+    '^/meraki/', '^/grandstream/', '^/yealink/', '^/zimbra/', '^/openvpn/', '^/sslvpn/', '^/vpn/', '^/anyconnect/',
+    '^/arraynetworks/', '^/sangfor/', '^/h3c/', '^/ruijie/', '^/tenda/', '^/totolink/', '^/netis/', '^/linksys/', '^/asus/', '^/ipcam/', '^/dvr/', '^/nvr/', '^/webui/', '^/webadmin/']
 }
 
 export const queryTags = {
@@ -751,7 +824,13 @@ export const queryTags = {
   /** A search box's parameter: an OS file named there is a search, not a read. */
   searchKey: ['^q=', '&q=', '^query=', '&query=', '^search=', '&search=', '^term=', '&term=', '^keyword=', '&keyword=',
     '^keywords=', '&keywords=', '^k=', '^searchterm=', '^search_query=', '&search_query=', '^text='],
-  phpCgiArgument: ['^-d', '^-s$', '^-s&', '^\uf7ad', '^ -d', '^\u00ad']
+  phpCgiArgument: ['^-d', '^-s$', '^-s&', '^\uf7ad', '^ -d', '^\u00ad'],
+  /** DNS-over-HTTPS parameters: RFC 8484's `dns=`, the JSON API's `name=` with a record type. */
+  dnsParam: ['^dns=', '&dns='],
+  nameParam: ['^name=', '&name='],
+  recordType: ['a', 'aaaa', 'mx', 'txt', 'ns', 'cname', 'any', 'soa', 'ptr', 'srv', 'https', 'svcb', 'caa', 'ds',
+    'dnskey', 'naptr', '1', '2', '5', '6', '12', '15', '16', '28', '33', '64', '65', '255']
+    .flatMap((type) => ['^type=' + type + '$', '^type=' + type + '&', '&type=' + type + '$', '&type=' + type + '&'])
 }
 
 /**
