@@ -140,7 +140,8 @@ export const families: readonly PatternFamily[] = [
       '<img', '<iframe', 'javascript:', 'onerror=', 'onload=', 'alert(', 'document.cookie', 'union select',
       'union all select', '<?php', 'phpinfo()', 'base64_decode(', 'shell_exec(', 'passthru(', 'freemarker.template',
       'java.lang.runtime', '_memberaccess', 'class.module.classloader', '{{7*7}}', '${7*7}', '%{(#', 'getruntime()',
-      'wget http', 'curl http', 'cd /tmp', 'chmod 777', 'chmod +x', ...expressionPayloads
+      'wget http', 'curl http', 'cd /tmp', 'chmod 777', 'chmod +x', '${ifs}', '$ifs$', '&&echo', '|echo ', '$(echo ',
+      '`echo ', ...expressionPayloads
     ],
     query: [
       '${jndi', '${::', '${${', '${lower:', '${upper:', '${env:', '${sys:', '${java:', '${base64', '${date:',
@@ -156,7 +157,7 @@ export const families: readonly PatternFamily[] = [
       ';sh ', '|sh ', '| sh', ';bash', '|bash', ';chmod', '|chmod', '&&chmod', '&& chmod', 'nc -e', 'bash -i',
       ';id;', ';id$', '|id$', ';uname', '|uname', ';cat ', '|cat ', '`cat ', ';ls ', '|ls ', '$(cat', '$(id)',
       '$(uname', '`id`', ';touch ', '|touch ', 'busybox', 'ping.exe', '|dir', '/c dir', 'c:/', 'command=whoami',
-      'whoami', 'uname -a', 'type=*"', '";}', "';}", '\'"><', '"><', "'><", ...expressionPayloads
+      'whoami', 'uname -a', '${ifs}', '$ifs$', '&&echo', 'type=*"', '";}', "';}", '\'"><', '"><', "'><", ...expressionPayloads
     ]
   },
   {
@@ -297,7 +298,10 @@ export const families: readonly PatternFamily[] = [
       '^/showmail.pl', '^/dana-na', '^/betablockmodules/', '^/web/betablockmodules/', '^/_friendly/',
       '^/arab3upload/', '^/arash_lib/', '^/awzmb/', '^/myphpcommander', '^/script_path/', '^/sw/lib_find/',
       '^/w-agora_path/', '^/php.incs/', '^/inc_user.php', '^/s03.php', '^/mifs', '^/remote_agent.php',
-      '^/bitrix/rk.php', '^/cf_scripts/', '^/hipreport.esp', '^/sslmgr', '^/wsman', '^/jolokia/'
+      '^/bitrix/rk.php', '^/cf_scripts/', '^/hipreport.esp', '^/sslmgr', '^/wsman', '^/jolokia/',
+      // SonicWall, Cisco IOS XE, Siemens, D-Link, DVRs, ManageEngine
+      '^/sonicui/', '^/api/sonicos/', '^/webui/logoutconfirm', '^/portal/portal.mwsl', '^/config/getuser',
+      '^/device.rsp', '^/showlogin.cc', '^/cgi-bin/nas_sharing.cgi', '^/cgi-bin/authlogin.cgi'
     ],
     name: [
       '^remote_agent.php', '^telerik.web.ui.dialoghandler', '^getcfg.php', '^hnap1', '^currentsetting.htm',
@@ -453,7 +457,7 @@ export const families: readonly PatternFamily[] = [
       '^/adminarea', '^/admin1/', '^/admin2/', '^/admin3/', '^/admin4/', '^/admin5/', '^/phpadmin', '^/db-admin', '^/admin/sqladmin', '^/wizmysqladmin', '^/shopdb/',
       '^/sqlmanager', '^/dumper/', '^/mysqldumper', '^/bigdump', '^/moadmin', '^/phpmoadmin', '^/phpliteadmin',
       '^/sqlitemanager', '^/elmah.axd', '^/trace.axd', '^/rails/info', '^/__clockwork',
-      '^/_debugbar', '^/debug/default/', '^/system/console', '^/crx/', '^/libs/granite/', '^/libs/cq/',
+      '^/system/console', '^/crx/', '^/libs/granite/', '^/libs/cq/',
       '^/bin/querybuilder', '^/libs/livecycle', '^/system/sling', '^/wavemaker/', '^/pagespeed-global-admin',
       '^/pagespeed_admin', '^/opscenter/', '^/admin/queues.jsp', '^/manage/heapdump', '^/manage/env',
       '^/management/env', '^/sonarqube/', '^/netdata/', '^/observium/', '^/librenms/', '^/icinga', '^/virtualmin/',
@@ -465,6 +469,7 @@ export const families: readonly PatternFamily[] = [
       '^/_bulk', '^/_tasks', '^/_ingest/', '^/_license', '^/_sql', '^/systeminfo/$', '^/whoami/$', '^/phpma/',
       '^/mongodump', '^/turbine.stream', '^/hystrix.stream', '^/gateway/routes', '^/zuul/routes', '^/monitorix/',
       '^/nagios3/', '^/zabbix/', '^/munin/', '^/cacti/', '^/phpldapadmin', '^/ldapadmin', '^/rockmongo',
+      '^/api/v1/namespaces/kube-system', '^/apis/rbac.authorization.k8s.io',
       '^/grafana/', '^/prometheus/', '^/elasticsearch/', '^/etcd/', '^/xmlrpc/$', '^/xmlrpc.cgi', '^/xampp/',
       '^/webfig/'
     ],
@@ -535,7 +540,10 @@ export const families: readonly PatternFamily[] = [
       '^/wavemaker', '^/weaver', '^/anzagien', '^/belegungsplan/', '^/contenido', '^/don3/', '^/dynatracker',
       '^/opensiteadmin/', '^/squery/', '^/mcnews/', '^/phplib/', '^/phppc/', '^/tsep/',
       '^/news/include/createdb', '^/public_html/modules/', '^/ch_readalso', '^/es_offer', '^/xt_counter',
-      '^/ampps/', '^/owncloud/apps/', '^/ovirt'
+      '^/ampps/', '^/owncloud/apps/', '^/ovirt',
+      // IPTV panels (Xtream Codes, Stalker): their players ask a panel that moved, scanners look for one
+      '^/player_api.php', '^/panel_api.php', '^/xmltv.php', '^/stalker_portal/', '^/streaming/clients_live.php',
+      '^/a2billing/', '/plugins/weathermap/'
     ],
     name: [
       '^owssvr.dll', '^author.dll', '^shtml.dll', '^shtml.exe', '^fp30reg.dll', '^spdisco.aspx',
@@ -800,7 +808,7 @@ export const pathTags = {
   /** Source code is read from the web root or a top source folder (`/app.py`, `/src/main.py`), never served. */
   sourceDir: ['^/src/', '^/app/', '^/server/', '^/backend/', '^/api/', '^/lib/'],
   /** DNS-over-HTTPS endpoints; with DNS parameters in the query (code) they are rule `dns-over-https`. */
-  dnsQuery: ['/dns-query/$', '^/doh/$', '^/doh/dns-query/$'],
+  dnsQuery: ['^/dns-query/$', '^/doh/$', '^/doh/dns-query/$', '^/dns/dns-query/$'],
   dnsJson: ['^/resolve/$', '^/dns-query/$'],
   /**
    * An appliance vendor's or product's folder as the first segment: a login page under it (`/fortinet/login`,
