@@ -41,6 +41,11 @@ export interface EventSource {
   classification: Classification | undefined
   rule: string | undefined
   uaClass: string | undefined
+  /** A scanner verdict of a family whose probes no legitimate client sends: `certainty` `"certain"`, else `"likely"`. */
+  certain?: boolean
+  /** An app-layer signal the request raised (`"validation"`, `"parse"`, `"auth"`), and the error code behind it. */
+  signal?: string | undefined
+  errorCode?: string | undefined
   wouldBlock: boolean
   blocked: boolean
   /** The client went away before the response finished. */
@@ -79,9 +84,16 @@ export function httpRequestLine (src: EventSource, status: number, nowMs: number
   if (src.cfCountry !== undefined) line += opt('cf_country', src.cfCountry)
   if (src.cfRay !== undefined) line += opt('cf_ray', src.cfRay)
   if (src.cfAsn !== undefined) line += opt('cf_asn', src.cfAsn)
-  if (src.classification !== undefined) line += ',"classification":"' + src.classification + '"'
+  if (src.classification !== undefined) {
+    line += ',"classification":"' + src.classification + '"'
+    if (src.classification === 'scanner') line += src.certain === true ? ',"certainty":"certain"' : ',"certainty":"likely"'
+  }
   if (src.rule !== undefined) line += opt('rule', src.rule)
   if (src.uaClass !== undefined) line += opt('ua_class', src.uaClass)
+  if (src.signal !== undefined) {
+    line += opt('signal', src.signal)
+    if (src.errorCode !== undefined) line += opt('error_code', src.errorCode)
+  }
   if (src.wouldBlock) line += ',"would_block":true'
   if (src.blocked) line += ',"blocked":true'
   if (src.aborted) line += ',"aborted":true'
