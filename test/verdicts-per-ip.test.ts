@@ -135,7 +135,8 @@ test('a recorded event with a rateLimit rule of its name is counted per IP; buil
 })
 
 test('rateLimit refuses bad class names and negative limits at register, naming the option', async (t) => {
-  for (const rateLimit of [{ 'a b': { max: 1, windowMs: 1 } }, { scanner: { max: -1, windowMs: 1000 } }, { ['x'.repeat(65)]: { max: 1, windowMs: 1 } }]) {
+  const bad: Array<Record<string, { max: number, windowMs: number }>> = [{ 'a b': { max: 1, windowMs: 1 } }, { scanner: { max: -1, windowMs: 1000 } }, { ['x'.repeat(65)]: { max: 1, windowMs: 1 } }]
+  for (const rateLimit of bad) {
     const app = Fastify()
     await t.rejects(async () => { await app.register(appFirewall, { mode: 'off', rateLimit }) }, { code: 'FST_APPFIREWALL_INVALID_OPTIONS', message: /rateLimit/ }, JSON.stringify(rateLimit).slice(0, 40))
     await app.close()

@@ -78,7 +78,7 @@ export function createFinisher (parts: FinishParts): Finisher {
     const verdict = classifyPathVerdict(ctx.url)
     ctx.classification = verdict.classification
     ctx.rule = verdict.rule
-    ctx.certain = (verdict as { certain?: boolean }).certain === true
+    ctx.certain = verdict.certain
   }
 
   function count (ctx: RequestContext, now: number): number {
