@@ -82,6 +82,8 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   fastify.addHook('onRequest', hooks.onRequest)
   if (options.asyncContext) fastify.addHook('preHandler', hooks.preHandler)
   fastify.addHook('onSend', hooks.onSend)
+  // Costs nothing on an ordinary request: Fastify runs it for errors only.
+  fastify.addHook('onError', hooks.onError)
 
   const refresh = client.trusted.cloudflare && options.cloudflareRefreshMs > 0
     ? startCloudflareRefresh({

@@ -4,11 +4,14 @@
 //                   record(), refuse a blocked client with 429 before routing,
 //                   and watch the request's end;
 //   preHandler      re-bind it where a body parser's callbacks lost it;
+//   onError         (runs only for an error) what the error says: a
+//                   validation, parse or auth signal (request/signals.ts);
 //   onSend          a request whose onRequest never ran (a hook before ours
 //                   answered) gets its context and its watch here; with
 //                   enforcement, a 404 that passes the limit, or comes from a
 //                   blocked client, becomes the 429;
-//   the response's 'finish'  the request ends (request/finish.ts);
+//   the response's 'finish'  the request ends (request/finish.ts), with
+//                   an auth signal for a 401 or 403;
 //   the socket's 'close' (HTTP/1), the stream's 'close' (HTTP/2)  the client
 //                   went away first: it ends too, as 499.
 // Why listeners and not Fastify's onResponse and onRequestAbort hooks: those
@@ -24,11 +27,13 @@ import type { ResolvedOptions } from '../types'
 import { pathOf } from '../events/line'
 import { storage, type ContextFactory, type RawResponse, type RequestContext } from './context'
 import type { Finisher } from './finish'
+import { signalAtEnd, signalFromError } from './signals'
 
 export type RequestWithContext = FastifyRequest & { [kContext]: RequestContext | null }
 
 type Hook = (request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => void
 type SendHook = (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void) => void
+type ErrorHook = (request: FastifyRequest, reply: FastifyReply, error: unknown, done: () => void) => void
 
 export interface HookParts {
   options: Pick<ResolvedOptions, 'enforceRateLimit' | 'enforceScope' | 'classify404' | 'asyncContext'>
@@ -48,6 +53,8 @@ export interface RequestHooks {
   onRequest: Hook
   preHandler: Hook
   onSend: SendHook
+  /** Runs only for an error: marks the request with the signal its error names. */
+  onError: ErrorHook
   /**
    * The server's 'request' listener (request/refused.ts) hands every request
    * over here before Fastify has it (app.inject() has no such event): its
@@ -163,6 +170,7 @@ export function createHooks (parts: HookParts): RequestHooks {
       const aborted = (request.raw as { aborted?: boolean }).aborted === true
       const status = aborted ? endedStatus(request, ctx.response) : refusedStatus(request) ?? (this as unknown as RawResponse).statusCode
       ctx.aborted = aborted
+      if ((status >= 400 && status < 500) || ctx.errorCode !== undefined) signalAtEnd(ctx, request, status)
       finisher.finish(ctx, status, Date.now(), status === 404 || request.is404)
     } catch (err) {
       guard.error(err, 'onResponse')
@@ -183,7 +191,10 @@ export function createHooks (parts: HookParts): RequestHooks {
       const ctx = contexts.make(method, url, req)
       ctx.response = res
       const status = res.statusCode
-      finisher.finish(ctx, status, Date.now(), status === 404 || routeMissing(method, pathOf(url)))
+      const as404 = status === 404 || routeMissing(method, pathOf(url))
+      // Answered by something before Fastify (a middleware's 401): on a route, still an auth signal.
+      if (!as404 && (status === 401 || status === 403)) ctx.signal = 'auth'
+      finisher.finish(ctx, status, Date.now(), as404)
     } catch (err) {
       guard.error(err, 'onResponse')
     }
@@ -196,6 +207,7 @@ export function createHooks (parts: HookParts): RequestHooks {
       const request = ctx.request as FastifyRequest
       const status = endedStatus(request, ctx.response)
       ctx.aborted = refusedStatus(request) === undefined
+      if ((status >= 400 && status < 500) || ctx.errorCode !== undefined) signalAtEnd(ctx, request, status)
       finisher.finish(ctx, status, Date.now(), request.is404 || status === 404)
     } catch (err) {
       guard.error(err, 'onRequestAbort')
@@ -287,7 +299,18 @@ export function createHooks (parts: HookParts): RequestHooks {
     done(null, payload)
   }
 
-  return { onRequest, preHandler, onSend, watchRaw }
+  // Fastify runs it for an error only, before the error handler, with the error as raised.
+  function onError (request: FastifyRequest, reply: FastifyReply, error: unknown, done: () => void): void {
+    try {
+      const ctx = contextOf(request, reply)
+      if (!ctx.skipped) signalFromError(ctx, request, error)
+    } catch (err) {
+      guard.error(err, 'onResponse')
+    }
+    done()
+  }
+
+  return { onRequest, preHandler, onSend, onError, watchRaw }
 }
 
 /** Takes an ended request off its socket's list of requests in flight. */
