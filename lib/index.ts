@@ -20,7 +20,7 @@ import { createRecorder } from './request/recorder'
 import { createHooks, type RequestWithContext } from './request/hooks'
 import { createFinisher } from './request/finish'
 import { RefusedRequests, routerMaxParamLength } from './request/refused'
-import { checkRegistration } from './request/registration'
+import { checkRegistration, markWildcardRoutes, type WildcardRoutes } from './request/registration'
 import { effectiveOptions, reportStart } from './boot'
 import type { AppFirewallInstance, AppFirewallOptions, AppFirewallRequest, Classification, EventFields } from './types'
 
@@ -68,6 +68,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   if (sink === undefined || finisher === undefined) return // off: no hooks, no timers
 
   if (options.classify404) classify('/') // builds the matchers (0.15-0.3 s and ~6 MB here) at boot, not on the first 404
+  const wildcards: WildcardRoutes = { unmarked: false }
   const hooks = createHooks({
     options,
     contexts,
@@ -76,14 +77,17 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
     skip: resolved.skip,
     limited: limiter !== undefined,
     routeMissing: (method, path) => fastify.findRoute({ method: method as HTTPMethods, url: path }) === null,
-    badUrlsOpen: () => refused.open
+    badUrlsOpen: () => refused.open,
+    wildcards
   })
   const refused = new RefusedRequests(fastify.server, { contexts, finisher, guard, maxParamLength: routerMaxParamLength(fastify), watchRaw: hooks.watchRaw })
   fastify.addHook('onRequest', hooks.onRequest)
   if (options.asyncContext) fastify.addHook('preHandler', hooks.preHandler)
   fastify.addHook('onSend', hooks.onSend)
-  // Costs nothing on an ordinary request: Fastify runs it for errors only.
+  // Both cost nothing on an ordinary request: onError runs for errors only, and
+  // only wildcard routes get a hook of their own (a probe answered 200 by an SPA).
   fastify.addHook('onError', hooks.onError)
+  if (options.classify404) markWildcardRoutes(fastify, hooks.onWildcardRoute, wildcards, guard)
 
   const refresh = client.trusted.cloudflare && options.cloudflareRefreshMs > 0
     ? startCloudflareRefresh({

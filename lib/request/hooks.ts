@@ -6,6 +6,9 @@
 //   preHandler      re-bind it where a body parser's callbacks lost it;
 //   onError         (runs only for an error) what the error says: a
 //                   validation, parse or auth signal (request/signals.ts);
+//   onRequest of a wildcard route only (request/registration.ts): the
+//                   request was answered by a catch-all, so its path is
+//                   classified even when the answer is not a 404;
 //   onSend          a request whose onRequest never ran (a hook before ours
 //                   answered) gets its context and its watch here; with
 //                   enforcement, a 404 that passes the limit, or comes from a
@@ -27,6 +30,7 @@ import type { ResolvedOptions } from '../types'
 import { pathOf } from '../events/line'
 import { storage, type ContextFactory, type RawResponse, type RequestContext } from './context'
 import type { Finisher } from './finish'
+import type { WildcardRoutes } from './registration'
 import { signalAtEnd, signalFromError } from './signals'
 
 export type RequestWithContext = FastifyRequest & { [kContext]: RequestContext | null }
@@ -47,6 +51,8 @@ export interface HookParts {
   routeMissing: (method: string, path: string) => boolean
   /** Router-rejected requests open right now: while there are any, onRequest marks what it sees. */
   badUrlsOpen: () => number
+  /** Whether a catch-all registered before the plugin (no hook of ours) needs its requests recognised where they end. */
+  wildcards: WildcardRoutes
 }
 
 export interface RequestHooks {
@@ -55,6 +61,11 @@ export interface RequestHooks {
   onSend: SendHook
   /** Runs only for an error: marks the request with the signal its error names. */
   onError: ErrorHook
+  /**
+   * A route-level onRequest hook, given only to wildcard routes (url with a
+   * `*`) as they are registered: other routes pay nothing for it.
+   */
+  onWildcardRoute: Hook
   /**
    * The server's 'request' listener (request/refused.ts) hands every request
    * over here before Fastify has it (app.inject() has no such event): its
@@ -73,7 +84,7 @@ type Socket = { [kInFlight]?: RequestContext | null, destroyed?: boolean, on: (e
 export const CLIENT_CLOSED = 499
 
 export function createHooks (parts: HookParts): RequestHooks {
-  const { contexts, finisher, guard, skip, badUrlsOpen, routeMissing } = parts
+  const { contexts, finisher, guard, skip, badUrlsOpen, routeMissing, wildcards } = parts
   const enforce = parts.options.enforceRateLimit && parts.limited
   const enforceAll = parts.options.enforceScope === 'all'
   const classify404 = parts.options.classify404
@@ -171,6 +182,7 @@ export function createHooks (parts: HookParts): RequestHooks {
       const status = aborted ? endedStatus(request, ctx.response) : refusedStatus(request) ?? (this as unknown as RawResponse).statusCode
       ctx.aborted = aborted
       if ((status >= 400 && status < 500) || ctx.errorCode !== undefined) signalAtEnd(ctx, request, status)
+      if (wildcards.unmarked && !ctx.wildcard && (request.params as Record<string, unknown> | undefined)?.['*'] !== undefined) ctx.wildcard = true
       finisher.finish(ctx, status, Date.now(), status === 404 || request.is404)
     } catch (err) {
       guard.error(err, 'onResponse')
@@ -310,7 +322,14 @@ export function createHooks (parts: HookParts): RequestHooks {
     done()
   }
 
-  return { onRequest, preHandler, onSend, onError, watchRaw }
+  // Route-level hooks run after every instance-level one, ours included: the context is made.
+  function onWildcardRoute (request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction): void {
+    const ctx = (request as RequestWithContext)[kContext]
+    if (ctx !== null && ctx !== undefined) ctx.wildcard = true
+    done()
+  }
+
+  return { onRequest, preHandler, onSend, onError, onWildcardRoute, watchRaw }
 }
 
 /** Takes an ended request off its socket's list of requests in flight. */
