@@ -292,3 +292,22 @@ test('responses are byte for byte what the app answers without the plugin', asyn
   await withPlugin.appfirewall.flush(2000)
   t.equal(readEvents(file).length, calls.length, 'one event each')
 })
+
+test('an auth hook that runs before the plugin\'s own onRequest still marks its request', async (t) => {
+  const file = join(tempDir(), 'events.ndjson')
+  const app = Fastify()
+  app.addHook('onRequest', async (request) => {
+    if (request.headers.authorization === undefined) throw authError('FST_BEARER_AUTH_MISSING_AUTHORIZATION_HEADER')
+  })
+  await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0 })
+  app.get('/ok', async () => ({ ok: true }))
+  t.teardown(() => app.close())
+  t.equal((await app.inject({ url: '/ok', remoteAddress: '203.0.113.8' })).statusCode, 401)
+  t.equal((await app.inject({ url: '/ok', headers: { authorization: 'Bearer k' } })).statusCode, 200)
+  await app.appfirewall.flush(2000)
+  const [refused, served] = readEvents(file)
+  t.equal(refused?.ip, '203.0.113.8')
+  t.equal(refused?.signal, 'auth')
+  t.equal(refused?.error_code, 'FST_BEARER_AUTH_MISSING_AUTHORIZATION_HEADER')
+  t.notOk('signal' in (served as object))
+})
