@@ -74,6 +74,21 @@ const groups: Array<{ name: string, rule: string, certain: boolean, probes: stri
       '/search?q=7*7', '/blog/ognl-injection-explained']
   },
   {
+    name: 'scripts and data files in a configuration folder',
+    rule: 'config-file',
+    certain: false,
+    probes: ['/config/app.php', '/config/database.php', '/conf/db.ini', '/app/conf/app.conf', '/configs/mail.inc'],
+    legit: ['/config/index.html', '/config/logo.png', '/configure', '/config/users', '/conference/talks.html']
+  },
+  {
+    name: 'a web shell asked to run a command',
+    rule: 'injection',
+    certain: true,
+    probes: ['/shell.php?cmd=id', '/x?cmd=ls%20-la', '/about.php?exec=whoami', '/up.php?x=1&command=uname%20-a',
+      '/a.php?cmd=cat%20/etc/hosts'],
+    legit: ['/x?command=identify', '/x?cmd=directory', '/help?cmd=list', '/x?execute=idle', '/search?q=cmd%3Dls']
+  },
+  {
     name: 'file inclusion only by whole parameter names',
     rule: 'file-inclusion',
     certain: true,

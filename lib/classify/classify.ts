@@ -64,14 +64,16 @@ function nameAsPathPattern (text: string): string {
 }
 
 function tagBits<T extends Record<string, readonly string[]>> (tags: T, into: Pattern[], group: number, rewrite = (text: string) => text): Record<keyof T, number> {
-  const bits = {} as Record<keyof T, number>
+  const bits: Record<string, number> = {}
   let i = 0
-  for (const key of Object.keys(tags) as Array<keyof T>) {
+  for (const key of Object.keys(tags)) {
     const bit = 1 << i++
     bits[key] = bit
     for (const text of tags[key] as readonly string[]) into.push({ text: rewrite(text), group, bit })
   }
-  return bits
+  // Rebuilt by JSON.parse: an object built key by key goes to dictionary mode past about 20 keys, and
+  // every `NT.x` in decide() then costs a slow lookup; JSON.parse gives fast properties, each written once.
+  return JSON.parse(JSON.stringify(bits)) as Record<keyof T, number>
 }
 
 const pathPatterns: Pattern[] = []
@@ -366,8 +368,10 @@ class PathClassifier {
     if (script) {
       // A script in an image or cache folder: dropped there more often than not, but old sites had `/images/thumb.php`.
       if ((pt & PT.imageDir) !== 0) bits |= F_SHELL_NAME
-      if (isNumberedInfoName(path, nameStart, end)) bits |= F_INFO_LEAK
+      if ((nt & NT.digitDot) !== 0 && isNumberedInfoName(path, nameStart, end)) bits |= F_INFO_LEAK
     }
+    // A script or data file in a configuration folder (`/config/app.php`): not a page (`/config/index.html`).
+    if ((pt & PT.configDir) !== 0 && depth >= 2 && (nt & NT.sensitive) !== 0) bits |= F_CONFIG
     // Source code at the web root or in a top source folder (`/app.py`, `/src/main.go`).
     if ((nt & NT.source) !== 0 && (depth === 1 || (depth === 2 && (pt & PT.sourceDir) !== 0))) bits |= F_CONFIG
     // A login page in an appliance vendor's folder (`/fortinet/login`, `/sonicwall/login.html`).

@@ -156,7 +156,11 @@ export const families: readonly PatternFamily[] = [
       'wget http', ';wget', '|wget', '`wget', '$(wget', ';curl', '|curl', '`curl', '$(curl', 'cd /tmp', '/tmp;',
       ';sh ', '|sh ', '| sh', ';bash', '|bash', ';chmod', '|chmod', '&&chmod', '&& chmod', 'nc -e', 'bash -i',
       ';id;', ';id$', '|id$', ';uname', '|uname', ';cat ', '|cat ', '`cat ', ';ls ', '|ls ', '$(cat', '$(id)',
-      '$(uname', '`id`', ';touch ', '|touch ', 'busybox', 'ping.exe', '|dir', '/c dir', 'c:/', 'command=whoami',
+      '$(uname', '`id`', ';touch ',
+      // A web shell asked to run a command: a command parameter with a shell command for a value.
+      ...['cmd', 'exec', 'command'].flatMap((key) => ['id', 'ls', 'pwd', 'whoami', 'uname', 'cat', 'dir', 'echo', 'wget',
+        'curl', 'ipconfig', 'ifconfig', 'netstat', 'hostname'].flatMap((command) => ['$', ' ', ';', '&']
+        .flatMap((end) => ['^' + key + '=' + command + end, '&' + key + '=' + command + end]))), '|touch ', 'busybox', 'ping.exe', '|dir', '/c dir', 'c:/', 'command=whoami',
       'whoami', 'uname -a', '${ifs}', '$ifs$', '&&echo', 'type=*"', '";}', "';}", '\'"><', '"><', "'><", ...expressionPayloads
     ]
   },
@@ -766,6 +770,8 @@ export const nameTags = {
     '^msvalidate', '^bdsitemap', '^feed.php$', '^rss.php$'],
   /** Server-side source code: at the web root it was never meant to be served (`/app.py`, `/main.go`). */
   source: ['.py$', '.rb$', '.go$', '.java$', '.cs$', '.rs$', '.kt$', '.scala$', '.exs$', '.erl$', '.pyw$', '.vb$'],
+  /** A digit before a dot: a numbered name (`info3.php`), looked at more closely in code only then. */
+  digitDot: ['0.', '1.', '2.', '3.', '4.', '5.', '6.', '7.', '8.', '9.'],
   /** Login page names, for a vendor's folder. */
   loginName: ['^login', '^logon', '^signin', '^sign-in', '^sign_in', '^auth.', '^authenticate', '^dologin',
     '^userlogin', '^user_login', '^admin-login', '^adminlogin', '^admin_login', '^portal.', '^welcome.'],
@@ -805,6 +811,8 @@ export const pathTags = {
    * `/images/thumb.php` or `/img/captcha.php` (rule `shell-name`, not certain).
    */
   imageDir: ['/images/', '/image/', '/img/', '/pics/', '/cache/'],
+  /** Configuration folders: a script or data file in one is configuration (`/config/app.php`, `/conf/db.ini`). */
+  configDir: ['/config/', '/configs/', '/conf/', '/configuration/'],
   /** Source code is read from the web root or a top source folder (`/app.py`, `/src/main.py`), never served. */
   sourceDir: ['^/src/', '^/app/', '^/server/', '^/backend/', '^/api/', '^/lib/'],
   /** DNS-over-HTTPS endpoints; with DNS parameters in the query (code) they are rule `dns-over-https`. */
