@@ -52,6 +52,7 @@ const certain: Array<[path: string, rule: string]> = [
   ['/remote/fgt_lang?lang=en', 'vendor-rce'],
   ['/global-protect/login.esp', 'vendor-rce'],
   ['/HNAP1/', 'vendor-rce'],
+  ['/cgi-bin/luci/;stok=/locale', 'vendor-rce'],
   ['/?s=index/%5Cthink%5Capp/invokefunction&function=call_user_func_array', 'vendor-rce'],
   ['/nmaplowercheck1606923328', 'recon'],
   ['/w00tw00t.at.ISC.SANS.DFind:)', 'recon'],

@@ -73,7 +73,7 @@ const probes: Array<[path: string, rule: string]> = [
   ['/HNAP1/', 'vendor-rce'],
   ['/?s=index/%5Cthink%5Capp/invokefunction&function=call_user_func_array', 'vendor-rce'],
   ['/cgi-bin/test-cgi', 'cgi'],
-  ['/cgi-bin/luci/;stok=/locale', 'cgi'],
+  ['/cgi-bin/luci/;stok=/locale', 'vendor-rce'],
   ['/awstats.pl', 'admin-console'],
   ['/shell.php', 'webshell'],
   ['/c99.php', 'webshell'],

@@ -305,7 +305,14 @@ export const families: readonly PatternFamily[] = [
       '^/bitrix/rk.php', '^/cf_scripts/', '^/hipreport.esp', '^/sslmgr', '^/wsman', '^/jolokia/',
       // SonicWall, Cisco IOS XE, Siemens, D-Link, DVRs, ManageEngine
       '^/sonicui/', '^/api/sonicos/', '^/webui/logoutconfirm', '^/portal/portal.mwsl', '^/config/getuser',
-      '^/device.rsp', '^/showlogin.cc', '^/cgi-bin/nas_sharing.cgi', '^/cgi-bin/authlogin.cgi'
+      '^/device.rsp', '^/showlogin.cc', '^/cgi-bin/nas_sharing.cgi', '^/cgi-bin/authlogin.cgi',
+      // CGI endpoints of routers, NAS and cameras (old sites' own CGI scripts stay in the likely `cgi` family)
+      '^/cgi-bin/luci', '^/cgi-bin/viewlog.asp', '^/cgi-bin/mainfunction.cgi', '^/cgi-bin/config.exp',
+      '^/cgi-bin/supervisor/', '^/cgi-bin/jarrewrite.sh', '^/cgi-bin/webproc', '^/cgi-bin/system_mgr.cgi',
+      '^/cgi-bin/network_mgr.cgi', '^/cgi-bin/dev_mgr.cgi', '^/cgi-bin/hi3510/', '^/cgi-bin/ddns_enc.cgi',
+      '^/cgi-bin/downloadflile.cgi', '^/cgi-bin/wlogin.cgi', '^/cgi-bin/cgictl', '^/cgi-bin/handler',
+      '^/cgi-bin/admin/servetest', '^/cgi-bin/qnapmsg.cgi', '^/cgi-bin/wwwctrl.cgi', '^/cgi-bin/xweb500.cgi',
+      '^/cgi-bin/.cobalt'
     ],
     name: [
       '^remote_agent.php', '^telerik.web.ui.dialoghandler', '^getcfg.php', '^hnap1', '^currentsetting.htm',
