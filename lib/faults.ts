@@ -7,7 +7,7 @@
 /** Symbol under which tests pass a FaultInjection in the plugin options. */
 export { kFaults } from './symbols'
 
-export type Stage = 'ip' | 'classify' | 'event' | 'sink' | 'record' | 'onRequest' | 'onSend' | 'onResponse' | 'onRequestAbort' | 'refused' | 'close' | 'hook' | 'register'
+export type Stage = 'ip' | 'classify' | 'event' | 'sink' | 'record' | 'onRequest' | 'onSend' | 'onError' | 'onResponse' | 'onRequestAbort' | 'refused' | 'close' | 'hook' | 'register'
 
 export interface FaultInjection {
   /** Stages that throw an Error when reached. */

@@ -144,6 +144,9 @@ namespace appFirewall {
   export type EventFields = import('./types').EventFields
   export type LimitedInfo = import('./types').LimitedInfo
   export type RateLimitRule = import('./types').RateLimitRule
+  export type RateLimits = import('./types').RateLimits
+  export type LimitClass = import('./types').LimitClass
+  export type BuiltInLimitClass = import('./types').BuiltInLimitClass
   export type Mode = import('./types').Mode
   export type RedisLike = import('./types').RedisLike
   export type LimitStore = import('./types').LimitStore

@@ -175,3 +175,17 @@ test('with classify404 off, nothing answered by a catch-all is classified', asyn
   const { event } = await eventOf(h, '/.env')
   t.notOk('classification' in event)
 })
+
+test('with enforcement, a probe answered by a catch-all is refused like the 404 it stands for; the app\'s pages are not', async (t) => {
+  const h = await build(t, { enforceRateLimit: true })
+  const ip = '203.0.113.77'
+  const browser = { 'accept-language': 'en', 'user-agent': 'Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0' }
+  const get = async (url: string): Promise<number> => (await h.app.inject({ url, remoteAddress: ip, headers: browser })).statusCode
+  t.equal(await get('/about'), 200)
+  t.equal(await get('/.git/config'), 429, 'a certain probe passes scanner-certain (max 0): its own answer becomes the 429')
+  t.equal(await get('/.env'), 429, 'and so does every later probe of the IP')
+  t.equal(await get('/about'), 200, 'a page of the app still serves it (enforceScope "not-found")')
+  t.equal(await get('/api/health'), 200)
+  const events = (await h.events()).filter((e) => e.ip === ip)
+  t.same(events.map((e) => [e.status, e.blocked === true]), [[200, false], [429, true], [429, true], [200, false], [200, false]])
+})

@@ -13,6 +13,7 @@ import appFirewall, {
   type AppFirewallOptions,
   type AppFirewallStats,
   type Classification,
+  type LimitClass,
   type ResolvedOptions
 } from '..'
 
@@ -45,6 +46,16 @@ expectError(app.register(appFirewall, { endpoint: 42 }))
 expectError(app.register(appFirewall, { trustedProxy: ['x'] }))
 expectError(app.register(appFirewall, { rateLimit: { scanner: { max: '10', windowMs: 1 } } }))
 expectError(app.register(appFirewall, { onError: 'explode' }))
+expectError(app.register(appFirewall, { certainFromNonBrowsers: 'yes' }))
+
+// Limits per class: the built-in ones and recorded events' names; onLimited says which.
+app.register(appFirewall, {
+  rateLimit: { ...defaults.rateLimit, 'upload.parse_failed': { max: 50, windowMs: 60_000 }, 'scanner-certain': { max: 0, windowMs: 600_000 } },
+  certainFromNonBrowsers: false,
+  onLimited: (_ip, info) => { expectType<LimitClass>(info.classification) }
+})
+expectAssignable<LimitClass>('scanner-certain')
+expectAssignable<LimitClass>('auth.login_failed')
 
 // request.appfirewall is typed and never null.
 app.get('/', async (request: FastifyRequest) => {

@@ -32,6 +32,13 @@ export interface Finisher {
    */
   count: (ctx: RequestContext, now: number) => number
   /**
+   * A request a wildcard route answered (an SPA's 200): classified, and
+   * counted like a 404 only if its path is a probe. Returns the milliseconds
+   * its client is blocked for: for a page that is no probe, only with
+   * `enforceScope: "all"`, else 0.
+   */
+  countWildcard: (ctx: RequestContext, now: number) => number
+  /**
    * Counts a `record()`ed event of `name` against its client's limit, when
    * `rateLimit` has a rule of that name; an event over the limit marks the
    * request's own event `would_block` (if not built yet).
@@ -105,16 +112,15 @@ export function createFinisher (parts: FinishParts): Finisher {
     return ms === -1 ? blockedFor(ctx, now) : ms
   }
 
-  /** A request whose answer came from a wildcard route (an SPA's 200): counted only if its path is a probe. */
   function countWildcard (ctx: RequestContext, now: number): number {
     classify(ctx)
-    if (ctx.classification !== 'scanner') {
-      // A page of the app, not a 404: its event carries no classification.
-      ctx.classification = ctx.rule = undefined
-      ctx.certain = false
-      return blockedFor(ctx, now)
-    }
-    return count(ctx, now)
+    if (ctx.classification === 'scanner') return count(ctx, now)
+    // A page of the app, not a 404: its event carries no classification, and
+    // it is refused only where every request is.
+    ctx.counted = true
+    ctx.classification = ctx.rule = undefined
+    ctx.certain = false
+    return scopeAll ? blockedFor(ctx, now) : 0
   }
 
   /** An app-layer signal (validation, parse, auth) counted in its own class. */
@@ -139,7 +145,7 @@ export function createFinisher (parts: FinishParts): Finisher {
     let ms = 0
     if (as404 && classify404 && !ctx.counted) ms = count(ctx, now)
     else if (ctx.wildcard && classify404 && !ctx.counted && !as404) ms = countWildcard(ctx, now)
-    else if (!ctx.blocked && (as404 || scopeAll)) ms = blockedFor(ctx, now)
+    else if (!ctx.blocked && (as404 || scopeAll || ctx.classification === 'scanner')) ms = blockedFor(ctx, now)
     if (ctx.signal !== undefined) ms = longer(ms, countSignal(ctx, ctx.signal, now))
     // Over the limit and not refused: shadow mode, or a request the plugin
     // could not refuse (aborted, refused by Node's parser or the router).
@@ -150,7 +156,7 @@ export function createFinisher (parts: FinishParts): Finisher {
     sink.push(line)
   }
 
-  return { blockedFor, count, countRecorded, finish }
+  return { blockedFor, count, countWildcard, countRecorded, finish }
 }
 
 /** Classes the plugin counts itself; a recorded event of one of these names is not counted again. */

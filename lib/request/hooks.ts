@@ -280,18 +280,20 @@ export function createHooks (parts: HookParts): RequestHooks {
   }
 
   // A 404 from anywhere (the router's not-found handler, reply.callNotFound(),
-  // a handler answering 404 itself), and whatever a request headed for the
-  // not-found handler is answered (an SPA's 200, a 400 for its bad body), is
-  // counted before it is sent: the hit that passes `max` is refused, as with
+  // a handler answering 404 itself), whatever a request headed for the
+  // not-found handler is answered (an SPA's 200, a 400 for its bad body), and
+  // a probe a wildcard route answered, is counted before it is sent: the hit that passes `max` is refused, as with
   // @fastify/rate-limit (N answered, the next refused), and so is every such
   // answer to a blocked client.
   function onSend (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
     try {
       const ctx = contextOf(request, reply)
-      if (enforce && (reply.statusCode === 404 || request.is404)) {
+      const notFound = reply.statusCode === 404 || request.is404
+      // A probe answered by a wildcard route (an SPA's index.html) is refused like the 404 it stands for.
+      if (enforce && (notFound || ctx.wildcard)) {
         if (!ctx.skipped && !ctx.counted && !ctx.blocked) {
           const now = Date.now()
-          const ms = classify404 ? finisher.count(ctx, now) : finisher.blockedFor(ctx, now)
+          const ms = !classify404 ? finisher.blockedFor(ctx, now) : notFound ? finisher.count(ctx, now) : finisher.countWildcard(ctx, now)
           if (ms > 0) {
             ctx.blocked = true
             // The 404 body is replaced: a stream must not be left open.
@@ -317,7 +319,7 @@ export function createHooks (parts: HookParts): RequestHooks {
       const ctx = contextOf(request, reply)
       if (!ctx.skipped) signalFromError(ctx, request, error)
     } catch (err) {
-      guard.error(err, 'onResponse')
+      guard.error(err, 'onError')
     }
     done()
   }
