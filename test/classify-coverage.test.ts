@@ -89,6 +89,29 @@ const groups: Array<{ name: string, rule: string, certain: boolean, probes: stri
     legit: ['/x?command=identify', '/x?cmd=directory', '/help?cmd=list', '/x?execute=idle', '/search?q=cmd%3Dls']
   },
   {
+    name: 'cloud metadata and request-forgery tests',
+    rule: 'open-proxy',
+    certain: true,
+    probes: ['/latest/meta-data/iam/security-credentials/', '/proxy?url=http://169.254.169.254/latest/meta-data/',
+      '/computeMetadata/v1/instance/', '/fetch?u=http://metadata.google.internal/computeMetadata/v1/'],
+    legit: ['/latest/news', '/blog/latest/', '/metadata', '/docs/aws/instance-metadata']
+  },
+  {
+    name: 'Struts prefix parameters and Shellshock',
+    rule: 'injection',
+    certain: true,
+    probes: ['/index.action?redirect:http://x', '/x?action:%25%7B3*4%7D', '/cgi-bin/test.cgi?x=()%20%7B%20:;%20};%20echo',
+      '/a.action?redirectAction:%25%7B1%7D'],
+    legit: ['/x?action=edit', '/x?redirect=/home', '/search?q=()%20{', '/search?q=function()%20{%20return%201%20}']
+  },
+  {
+    name: 'IIS short-name enumeration',
+    rule: 'recon',
+    certain: true,
+    probes: ['/%2A~1%2A/', '/*~1*/x.html', '/web~1*/'],
+    legit: ['/~user/page', '/files/report~1.pdf', '/PROGRA~1.htm']
+  },
+  {
     name: 'file inclusion only by whole parameter names',
     rule: 'file-inclusion',
     certain: true,

@@ -141,7 +141,7 @@ export const families: readonly PatternFamily[] = [
       'union all select', '<?php', 'phpinfo()', 'base64_decode(', 'shell_exec(', 'passthru(', 'freemarker.template',
       'java.lang.runtime', '_memberaccess', 'class.module.classloader', '{{7*7}}', '${7*7}', '%{(#', 'getruntime()',
       'wget http', 'curl http', 'cd /tmp', 'chmod 777', 'chmod +x', '${ifs}', '$ifs$', '&&echo', '|echo ', '$(echo ',
-      '`echo ', ...expressionPayloads
+      '`echo ', '() { :', '(){ :', ...expressionPayloads
     ],
     query: [
       '${jndi', '${::', '${${', '${lower:', '${upper:', '${env:', '${sys:', '${java:', '${base64', '${date:',
@@ -161,7 +161,10 @@ export const families: readonly PatternFamily[] = [
       ...['cmd', 'exec', 'command'].flatMap((key) => ['id', 'ls', 'pwd', 'whoami', 'uname', 'cat', 'dir', 'echo', 'wget',
         'curl', 'ipconfig', 'ifconfig', 'netstat', 'hostname'].flatMap((command) => ['$', ' ', ';', '&']
         .flatMap((end) => ['^' + key + '=' + command + end, '&' + key + '=' + command + end]))), '|touch ', 'busybox', 'ping.exe', '|dir', '/c dir', 'c:/', 'command=whoami',
-      'whoami', 'uname -a', '${ifs}', '$ifs$', '&&echo', 'type=*"', '";}', "';}", '\'"><', '"><', "'><", ...expressionPayloads
+      'whoami', 'uname -a', '${ifs}', '$ifs$', '&&echo', 'type=*"',
+      // Struts 2 prefix parameters (S2-016/017), Shellshock, CRLF header injection
+      '^redirect:', '&redirect:', '^redirectaction:', '&redirectaction:', '^action:', '&action:', '() { :', '(){ :',
+      '\nset-cookie:', '\rset-cookie:', '\nlocation:', '\rlocation:', '";}', "';}", '\'"><', '"><', "'><", ...expressionPayloads
     ]
   },
   {
@@ -327,16 +330,24 @@ export const families: readonly PatternFamily[] = [
   {
     rule: 'recon',
     certainty: 'certain',
-    about: 'scanner fingerprints and proxy judges (nmaplowercheck, w00tw00t, azenv.php); certain: tool names, never pages',
-    path: ['nmaplowercheck', 'muieblackcat', 'w00tw00t', '^/azenv.php', '^/proxyheader.php', '^/testproxy.php'],
+    about: 'scanner fingerprints, proxy judges and IIS short-name enumeration (nmaplowercheck, w00tw00t, azenv.php, ' +
+      '`/*~1*/`); certain: tool names and tricks, never pages',
+    path: ['nmaplowercheck', 'muieblackcat', 'w00tw00t', '^/azenv.php', '^/proxyheader.php', '^/testproxy.php',
+      // IIS 8.3 short-name enumeration (`/*~1*/a.aspx`, `/web~1.con`)
+      '*~1', '~1*'],
     scriptName: ['^azenv', '^prxjdg'],
     name: ['^azenv.', '^proxyheader', '^testproxy', '^prxjdg', '^proxychecker']
   },
   {
     rule: 'open-proxy',
     certainty: 'certain',
-    about: 'open-proxy tests: a request target in absolute form (`http://example.com/`) or authority form ' +
-      '(`example.com:443`), judged in code; certain: browsers send those only to a proxy they were told to use'
+    about: 'open-proxy and request-forgery tests: a request target in absolute form (`http://example.com/`) or ' +
+      'authority form (`example.com:443`), judged in code, and cloud metadata addresses; certain: browsers send ' +
+      'those only to a proxy they were told to use, and no page links to 169.254.169.254',
+    path: ['^/latest/meta-data', '^/latest/user-data', '^/latest/api/token', '^/computemetadata/', '^/metadata/instance',
+      '^/openstack/latest/'],
+    query: ['169.254.169.254', 'metadata.google.internal', '[::ffff:a9fe:a9fe]', '/latest/meta-data', '100.100.100.200',
+      '/computemetadata/v1']
   },
   {
     rule: 'dns-over-https',
