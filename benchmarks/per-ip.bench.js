@@ -70,9 +70,10 @@ function nextIp () {
 async function run (name, clients) {
   const marked = new Map()
   const app = Fastify()
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'afw-perip-'))
   await app.register(appFirewall, {
     mode: 'local',
-    localLogPath: path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'afw-perip-')), 'e.ndjson'),
+    localLogPath: path.join(dir, 'e.ndjson'),
     cloudflareRefreshMs: 0,
     onLimited: (ip, info) => { if (!marked.has(ip)) marked.set(ip, info.classification) }
   })
@@ -81,6 +82,7 @@ async function run (name, clients) {
     for (const url of c.paths) await app.inject({ url, remoteAddress: c.ip, headers: c.headers })
   }
   await app.close()
+  fs.rmSync(dir, { recursive: true, force: true })
   const by = {}
   for (const cls of marked.values()) by[cls] = (by[cls] ?? 0) + 1
   const share = (100 * marked.size / clients.length).toFixed(2)
