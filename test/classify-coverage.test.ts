@@ -31,7 +31,7 @@ const groups: Array<{ name: string, rule: string, certain: boolean, probes: stri
     probes: ['/info3.php', '/test7.php', '/TEST12.PHP', '/phpinfo_2.php', '/php-info1.php', '/test_1.php',
       '/tst2.php', '/infos9.php', '/?phpinfo=1', '/index.php?phpinfo', '/debug1.php'],
     legit: ['/test7.html', '/info3', '/contest7.php', '/information3.php', '/testimonials2.php', '/infographic1.php',
-      '/?info=1', '/search?q=phpinfo+1']
+      '/?info=1', '/search?q=phpinfo+1', '/blog/test-1.php', '/p/info2.php']
   },
   {
     name: 'debug consoles of PHP frameworks wherever mounted',
@@ -58,7 +58,8 @@ const groups: Array<{ name: string, rule: string, certain: boolean, probes: stri
     certain: false,
     probes: ['/fortinet/login', '/sonicwall/login.html', '/Citrix/Login', '/vpn/logon.html', '/pfsense/index.php/login',
       '/zimbra/login.jsp'],
-    legit: ['/cisco/', '/fortinet/products', '/partners/fortinet/login', '/login', '/vpn/', '/vpn/pricing']
+    legit: ['/cisco/', '/fortinet/products', '/partners/fortinet/login', '/login', '/vpn/', '/vpn/pricing',
+      '/cisco/login-help']
   },
   {
     name: 'OGNL, SpEL and template payloads',
@@ -78,7 +79,8 @@ const groups: Array<{ name: string, rule: string, certain: boolean, probes: stri
     rule: 'config-file',
     certain: false,
     probes: ['/config/app.php', '/config/database.php', '/conf/db.ini', '/app/conf/app.conf', '/configs/mail.inc'],
-    legit: ['/config/index.html', '/config/logo.png', '/configure', '/config/users', '/conference/talks.html']
+    legit: ['/config/index.html', '/config/logo.png', '/configure', '/config/users', '/conference/talks.html',
+      '/conf/2024/schedule.php', '/config/2024/x.php']
   },
   {
     name: 'a web shell asked to run a command',
@@ -118,7 +120,8 @@ const groups: Array<{ name: string, rule: string, certain: boolean, probes: stri
     probes: ['/index.php?page=http://evil.example/x', '/a.php?x=1&include=https://evil.example/shell',
       '/admin/admin_news_bot.php?root_path=https://cirt.net/public/rfiinc.txt?', '/x.php?config[path]=http://e/x'],
     legit: ['/login?redir=https://example.com/', '/x?return_path=https://a.com/b', '/x?next_page=http://a.com',
-      '/oauth/callback?redirect_uri=https://app.example.com/', '/share?url=https://example.com/post']
+      '/oauth/callback?redirect_uri=https://app.example.com/', '/share?url=https://example.com/post',
+      '/dl.php?file=https://cdn.example.com/doc']
   }
 ]
 
@@ -136,7 +139,7 @@ for (const g of groups) {
 
 t.test('versioned and numbered script names are stale API and page paths, not web shells', async (t) => {
   for (const path of ['/api/v1.php', '/api/v2.aspx', '/p1.php', '/v3.php', '/api/v10.jsp', '/page2.php', '/api3.php',
-    '/V2.PHP', '/step1.asp']) {
+    '/V2.PHP', '/step1.asp', '/2020.php', '/1999.php']) {
     t.not(classifyPathVerdict(path).classification, 'scanner', path)
   }
   // What remains a throwaway shell name: one character, digits alone, digits before letters, names on backdoor lists.

@@ -165,7 +165,13 @@ function isThrowawayName (path: string, start: number, end: number): boolean {
     if (isDigit(c)) digits++
     else if (digits > 0 || !isLetter(c)) lettersThenDigits = false
   }
-  if (digits === len) return !(len === 3 && (path.charCodeAt(start) === 52 || path.charCodeAt(start) === 53))
+  if (digits === len) {
+    const first = path.charCodeAt(start)
+    // `404.php`, `500.php`: a status page; `2020.php`: a year's archive page.
+    if (len === 3 && (first === 52 || first === 53)) return false
+    if (len === 4 && ((first === 49 && path.charCodeAt(start + 1) === 57) || (first === 50 && path.charCodeAt(start + 1) === 48))) return false
+    return true
+  }
   return digits > 0 && len <= 4 && !lettersThenDigits
 }
 
@@ -182,6 +188,17 @@ function isNumberedInfoName (path: string, start: number, end: number): boolean 
   const len = stop - start
   for (const word of INFO_WORDS) {
     if (word.length === len && sameIgnoringCase(path, start, word)) return true
+  }
+  return false
+}
+
+const CONFIG_DIRS = ['config', 'configs', 'conf', 'configuration']
+
+/** Whether the folder of the file name that starts at `nameStart` is a configuration folder. */
+function inConfigDir (path: string, nameStart: number): boolean {
+  for (const dir of CONFIG_DIRS) {
+    const at = nameStart - 1 - dir.length
+    if (at > 0 && path.charCodeAt(at - 1) === 47 && sameIgnoringCase(path, at, dir)) return true
   }
   return false
 }
@@ -368,10 +385,11 @@ class PathClassifier {
     if (script) {
       // A script in an image or cache folder: dropped there more often than not, but old sites had `/images/thumb.php`.
       if ((pt & PT.imageDir) !== 0) bits |= F_SHELL_NAME
-      if ((nt & NT.digitDot) !== 0 && isNumberedInfoName(path, nameStart, end)) bits |= F_INFO_LEAK
+      // At the root only: `/blog/test-1.php` is a post.
+      if (depth === 1 && (nt & NT.digitDot) !== 0 && isNumberedInfoName(path, nameStart, end)) bits |= F_INFO_LEAK
     }
     // A script or data file in a configuration folder (`/config/app.php`): not a page (`/config/index.html`).
-    if ((pt & PT.configDir) !== 0 && depth >= 2 && (nt & NT.sensitive) !== 0) bits |= F_CONFIG
+    if ((pt & PT.configDir) !== 0 && depth >= 2 && (nt & NT.sensitive) !== 0 && inConfigDir(path, nameStart)) bits |= F_CONFIG
     // Source code at the web root or in a top source folder (`/app.py`, `/src/main.go`).
     if ((nt & NT.source) !== 0 && (depth === 1 || (depth === 2 && (pt & PT.sourceDir) !== 0))) bits |= F_CONFIG
     // A login page in an appliance vendor's folder (`/fortinet/login`, `/sonicwall/login.html`).

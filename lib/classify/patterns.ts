@@ -123,7 +123,7 @@ export const families: readonly PatternFamily[] = [
       // (`?redir=https://...`, `?return_path=https://...` are redirects), but for suffixes no redirect uses.
       ...['path', 'dir', 'root', 'inc', 'include', 'includes', 'prefix', 'page', 'template', 'lib', 'libdir',
         'folder', 'module', 'conf', 'config', 'classpath', 'language', 'lang_file', 'skin', 'skinfile', 'cfile',
-        'file', 'filename', 'basedir', 'libpath', 'incdir', 'inc_dir', 'templatedir', 'template_dir']
+        'basedir', 'libpath', 'incdir', 'inc_dir', 'templatedir', 'template_dir']
         .flatMap((key) => ['^' + key + '=http', '&' + key + '=http', '^' + key + '=ftp', '&' + key + '=ftp']),
       'path]=http', 'dir]=http', 'root]=http', 'absolute_path=http', 'root_path=http', 'base_path=http',
       'basepath=http', 'include_path=http', 'includepath=http', 'path_prefix=http', 'app_path=http',
@@ -791,8 +791,9 @@ export const nameTags = {
   /** A digit before a dot: a numbered name (`info3.php`), looked at more closely in code only then. */
   digitDot: ['0.', '1.', '2.', '3.', '4.', '5.', '6.', '7.', '8.', '9.'],
   /** Login page names, for a vendor's folder. */
-  loginName: ['^login', '^logon', '^signin', '^sign-in', '^sign_in', '^auth.', '^authenticate', '^dologin',
-    '^userlogin', '^user_login', '^admin-login', '^adminlogin', '^admin_login', '^portal.', '^welcome.'],
+  loginName: ['^login$', '^login.', '^logon$', '^logon.', '^signin$', '^signin.', '^sign-in$', '^sign-in.', '^auth.',
+    '^authenticate', '^dologin', '^userlogin', '^user_login', '^admin-login', '^adminlogin', '^admin_login', '^portal.',
+    '^welcome.'],
   sourceMap: ['.js.map$', '.css.map$', '.mjs.map$', '.cjs.map$', '.jsx.map$', '.ts.map$', '.min.map$'],
   /** Static assets: under a CMS media folder these are stale links, not probes. */
   media: ['.png$', '.jpg$', '.jpeg$', '.gif$', '.webp$', '.avif$', '.svg$', '.ico$', '.bmp$', '.tif$', '.tiff$',
@@ -829,7 +830,10 @@ export const pathTags = {
    * `/images/thumb.php` or `/img/captcha.php` (rule `shell-name`, not certain).
    */
   imageDir: ['/images/', '/image/', '/img/', '/pics/', '/cache/'],
-  /** Configuration folders: a script or data file in one is configuration (`/config/app.php`, `/conf/db.ini`). */
+  /**
+   * Configuration folders: a script or data file right in one is configuration (`/config/app.php`,
+   * `/conf/db.ini`); the parent is checked in code (`/conf/2024/schedule.php` is a conference page).
+   */
   configDir: ['/config/', '/configs/', '/conf/', '/configuration/'],
   /** Source code is read from the web root or a top source folder (`/app.py`, `/src/main.py`), never served. */
   sourceDir: ['^/src/', '^/app/', '^/server/', '^/backend/', '^/api/', '^/lib/'],
