@@ -248,8 +248,8 @@ test('credential guessing: 401s from one address pass the auth limit and mark it
 test('with enforcement, a client over the auth limit gets our 429, which carries no signal of its own', async (t) => {
   const h = await build(t, { enforceRateLimit: true, enforceScope: 'all', rateLimit: { auth: { max: 1, windowMs: DAY } } })
   const statuses: number[] = []
-  for (let i = 0; i < 4; i++) statuses.push((await h.app.inject({ url: '/admin', remoteAddress: '198.51.100.30' })).statusCode)
-  t.same(statuses, [403, 403, 429, 429])
+  for (let i = 0; i < 4; i++) statuses.push((await h.app.inject({ method: 'POST', url: '/login', remoteAddress: '198.51.100.30', headers: json, payload: { password: `guess${i}` } })).statusCode)
+  t.same(statuses, [401, 401, 429, 429])
   const events = await h.events()
   const refused = events.filter((e) => e.status === 429)
   t.equal(refused.length, 2)
@@ -257,6 +257,22 @@ test('with enforcement, a client over the auth limit gets our 429, which carries
     t.equal(e.blocked, true)
     t.notOk('signal' in e, 'our own refusal is not an auth signal')
   }
+})
+
+test('auth failures count only when credentials were tried: a logged-out page polling, or a GET of something forbidden, never adds up', async (t) => {
+  const h = await build(t, { rateLimit: { auth: { max: 2, windowMs: DAY } } })
+  h.app.get('/api/me', async (request, reply) => await reply.code(401).send({ error: 'not signed in' }))
+  const ip = '198.51.100.31'
+  for (let i = 0; i < 5; i++) await h.app.inject({ url: '/api/me', remoteAddress: ip })
+  for (let i = 0; i < 5; i++) await h.app.inject({ url: '/admin', remoteAddress: ip, headers: { authorization: 'Bearer a-valid-token' } })
+  let events = (await h.events()).filter((e) => e.ip === ip)
+  t.equal(events.length, 10)
+  t.ok(events.every((e) => e.signal === 'auth'), 'each is still marked on its event')
+  t.ok(events.every((e) => e.would_block !== true), 'none is counted toward the auth limit')
+  // A token tried and refused (401 with Authorization) counts.
+  for (let i = 0; i < 3; i++) await h.app.inject({ url: '/api/me', remoteAddress: ip, headers: { authorization: `Bearer guess${i}` } })
+  events = (await h.events()).filter((e) => e.ip === ip)
+  t.same(events.slice(10).map((e) => e.would_block === true), [false, false, true])
 })
 
 test('a skipped request leaves no event, signal or not', async (t) => {

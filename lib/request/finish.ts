@@ -124,8 +124,8 @@ export function createFinisher (parts: FinishParts): Finisher {
   }
 
   /** An app-layer signal (validation, parse, auth) counted in its own class. */
-  function countSignal (ctx: RequestContext, signal: string, now: number): number {
-    if (limiter === undefined || !limiter.counts(signal)) return 0
+  function countSignal (ctx: RequestContext, signal: string, status: number, now: number): number {
+    if (limiter === undefined || !limiter.counts(signal) || (signal === 'auth' && !triedCredentials(ctx, status))) return 0
     const key = limitKey(ctx)
     return key === undefined ? 0 : limiter.hit(key, ctx.ip, signal, now)
   }
@@ -146,7 +146,7 @@ export function createFinisher (parts: FinishParts): Finisher {
     if (as404 && classify404 && !ctx.counted) ms = count(ctx, now)
     else if (ctx.wildcard && classify404 && !ctx.counted && !as404) ms = countWildcard(ctx, now)
     else if (!ctx.blocked && (as404 || scopeAll || ctx.classification === 'scanner')) ms = blockedFor(ctx, now)
-    if (ctx.signal !== undefined) ms = longer(ms, countSignal(ctx, ctx.signal, now))
+    if (ctx.signal !== undefined) ms = longer(ms, countSignal(ctx, ctx.signal, status, now))
     // Over the limit and not refused: shadow mode, or a request the plugin
     // could not refuse (aborted, refused by Node's parser or the router).
     if (ms > 0 && !ctx.blocked) ctx.wouldBlock = true
@@ -165,6 +165,20 @@ const BUILT_IN: ReadonlySet<string> = new Set<BuiltInLimitClass>(['scanner', 'sc
 
 function longer (a: number, b: number): number {
   return b > a ? b : a
+}
+
+/**
+ * An auth failure counts toward `auth` (credential guessing) only when the
+ * request tried credentials: a method that carries them in its body (a login
+ * form's POST), or an `Authorization` header answered 401. A logged-out page
+ * polling `/api/me` (401 without credentials), or a signed-in user's GET of
+ * something forbidden (403), is marked on its event but not counted: a user
+ * who merely browses must never add up to a block.
+ */
+function triedCredentials (ctx: RequestContext, status: number): boolean {
+  const m = ctx.method
+  if (m !== 'GET' && m !== 'HEAD' && m !== 'OPTIONS') return true
+  return status !== 403 && ctx.request?.headers.authorization !== undefined
 }
 
 // Crawlers name themselves so; a scanner that borrows the name is left to its limits.
