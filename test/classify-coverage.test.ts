@@ -80,7 +80,7 @@ const groups: Array<{ name: string, rule: string, certain: boolean, probes: stri
     certain: false,
     probes: ['/config/app.php', '/config/database.php', '/conf/db.ini', '/app/conf/app.conf', '/configs/mail.inc'],
     legit: ['/config/index.html', '/config/logo.png', '/configure', '/config/users', '/conference/talks.html',
-      '/conf/2024/schedule.php', '/config/2024/x.php']
+      '/conf/2024/schedule.php', '/config/2024/notes.php']
   },
   {
     name: 'a web shell asked to run a command',
