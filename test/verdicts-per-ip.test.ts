@@ -118,6 +118,8 @@ test('distinct unknown 404s no route matched count as probing; static assets and
   const items = Array.from({ length: 12 }, (_, i) => `/items/${i}`)
   t.same(await marks(h, items, '198.51.100.12'), Array(12).fill(false), 'a route answered 404 for a missing item: not probing')
   t.same(await marks(h, Array(12).fill('/api/notifications'), '198.51.100.13'), Array(12).fill(false), 'a page polling one missing endpoint')
+  const googlebot = { 'user-agent': 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' }
+  t.same(await marks(h, [...pages, '/old/a.php', '/old/b.php'], '198.51.100.15', googlebot), Array(9).fill(false), 'a crawler walking stale links')
 })
 
 test('a recorded event with a rateLimit rule of its name is counted per IP; built-in names are not counted twice', async (t) => {

@@ -100,7 +100,7 @@ export function createFinisher (parts: FinishParts): Finisher {
     let ms = limiter.counts(cls) ? limiter.hit(key, ctx.ip, cls, now) : -1
     if (cls === 'scanner') {
       if (certainCounted && (ctx.certain || (fromNonBrowsers && notBrowser(ctx)))) ms = longer(ms, limiter.hit(key, ctx.ip, 'scanner-certain', now))
-    } else if (cls === 'unknown' && (scripts !== undefined || probing !== undefined) && noRoute(ctx)) {
+    } else if (cls === 'unknown' && (scripts !== undefined || probing !== undefined) && noRoute(ctx) && !claimsCrawler(ctx)) {
       const url = ctx.url
       const q = url.indexOf('?')
       const end = q === -1 ? url.length : q
@@ -193,9 +193,17 @@ function notBrowser (ctx: RequestContext): boolean {
   if (ctx.uaClass !== undefined) return true
   const headers = ctx.request?.headers
   if (headers === undefined) return true
-  if (headers['accept-language'] !== undefined) return false
-  const ua = headers['user-agent']
-  return typeof ua !== 'string' || !CRAWLER.test(ua.length > 512 ? ua.slice(0, 512) : ua)
+  return headers['accept-language'] === undefined && !claimsCrawler(ctx)
+}
+
+/**
+ * The user agent calls itself a crawler. A search engine recrawling a
+ * migrated site walks its stale links fast: it is left out of the behaviour
+ * classes (script-probe, probing), never out of the probe families.
+ */
+function claimsCrawler (ctx: RequestContext): boolean {
+  const ua = ctx.request?.headers['user-agent']
+  return typeof ua === 'string' && CRAWLER.test(ua.length > 512 ? ua.slice(0, 512) : ua)
 }
 
 /** No route matched the 404 (the not-found handler answered, or no hook saw it): not an app's own "no such item". */
