@@ -122,6 +122,13 @@ test('distinct unknown 404s no route matched count as probing; static assets and
   t.same(await marks(h, [...pages, '/old/a.php', '/old/b.php'], '198.51.100.15', googlebot), Array(9).fill(false), 'a crawler walking stale links')
 })
 
+test('an SPA whose not-found handler serves index.html: its pages opened in tabs are not probing', async (t) => {
+  const h = await localApp(t, { rateLimit: dayLimits({ probing: 5, 'script-probe': 1 }) })
+  h.app.setNotFoundHandler(async (_request, reply) => await reply.type('text/html').send('<!doctype html>'))
+  const tabs = Array.from({ length: 12 }, (_, i) => `/items/${i}/edit`)
+  t.same(await marks(h, tabs, '198.51.100.16'), Array(12).fill(false))
+})
+
 test('a recorded event with a rateLimit rule of its name is counted per IP; built-in names are not counted twice', async (t) => {
   const h = await build(t, { rateLimit: dayLimits({ 'upload.parse_failed': 2, scanner: 1 }) })
   h.app.post('/upload', async (request) => {

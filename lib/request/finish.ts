@@ -206,7 +206,12 @@ function claimsCrawler (ctx: RequestContext): boolean {
   return typeof ua === 'string' && CRAWLER.test(ua.length > 512 ? ua.slice(0, 512) : ua)
 }
 
-/** No route matched the 404 (the not-found handler answered, or no hook saw it): not an app's own "no such item". */
+/**
+ * No route matched the 404 (the not-found handler answered, or no hook saw
+ * it): not an app's own "no such item"; and it was answered 404: an SPA whose
+ * not-found handler serves its index.html with 200 sees every page a user
+ * opens in a new tab come through here, and those are pages, not misses.
+ */
 function noRoute (ctx: RequestContext): boolean {
-  return ctx.request === undefined || ctx.request.is404
+  return (ctx.request === undefined || ctx.request.is404) && (ctx.response === undefined || ctx.response.statusCode === 404)
 }
