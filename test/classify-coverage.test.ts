@@ -87,8 +87,9 @@ const groups: Array<{ name: string, rule: string, certain: boolean, probes: stri
     rule: 'injection',
     certain: true,
     probes: ['/shell.php?cmd=id', '/x?cmd=ls%20-la', '/about.php?exec=whoami', '/up.php?x=1&command=uname%20-a',
-      '/a.php?cmd=cat%20/etc/hosts'],
-    legit: ['/x?command=identify', '/x?cmd=directory', '/help?cmd=list', '/x?execute=idle', '/search?q=cmd%3Dls']
+      '/a.php?cmd=cat%20/etc/hosts', '/admin/bootstrap.inc.php?mgp=x&c=whoami', '/x?a=1;whoami', '/x?a=1%7Cbusybox%20wget'],
+    legit: ['/x?command=identify', '/x?cmd=directory', '/help?cmd=list', '/x?execute=idle', '/search?q=cmd%3Dls',
+      '/search?q=whoami', '/search?q=busybox', '/search?q=uname%20-a', '/files?path=C:/Users/me']
   },
   {
     name: 'cloud metadata and request-forgery tests',

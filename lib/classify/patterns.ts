@@ -160,8 +160,13 @@ export const families: readonly PatternFamily[] = [
       // A web shell asked to run a command: a command parameter with a shell command for a value.
       ...['cmd', 'exec', 'command'].flatMap((key) => ['id', 'ls', 'pwd', 'whoami', 'uname', 'cat', 'dir', 'echo', 'wget',
         'curl', 'ipconfig', 'ifconfig', 'netstat', 'hostname'].flatMap((command) => ['$', ' ', ';', '&']
-        .flatMap((end) => ['^' + key + '=' + command + end, '&' + key + '=' + command + end]))), '|touch ', 'busybox', 'ping.exe', '|dir', '/c dir', 'c:/', 'command=whoami',
-      'whoami', 'uname -a', '${ifs}', '$ifs$', '&&echo', 'type=*"',
+        .flatMap((end) => ['^' + key + '=' + command + end, '&' + key + '=' + command + end]))),
+      '|touch ', 'ping.exe', '|dir', '/c dir', 'command=whoami',
+      // Command words only after a shell metacharacter or as a command parameter: `?q=whoami` and
+      // `?q=busybox` are searches on a Linux tutorial site.
+      ...['whoami', 'busybox'].flatMap((word) => [';' + word, '|' + word, '`' + word, '$(' + word, '&&' + word,
+        '&& ' + word, '; ' + word, '| ' + word, '^c=' + word, '&c=' + word, '\n' + word]),
+      '${ifs}', '$ifs$', '&&echo', 'type=*"',
       // Struts 2 prefix parameters (S2-016/017), Shellshock, CRLF header injection
       '^redirect:', '&redirect:', '^redirectaction:', '&redirectaction:', '^action:', '&action:', '() { :', '(){ :',
       '\nset-cookie:', '\rset-cookie:', '\nlocation:', '\rlocation:', '";}', "';}", '\'"><', '"><', "'><", ...expressionPayloads
