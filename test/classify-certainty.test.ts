@@ -89,7 +89,14 @@ const likely: Array<[path: string, rule: string]> = [
   ['/console.php', 'shell-name'],
   ['/nutshell.php', 'shell-name'],
   ['/images/thumb.php', 'shell-name'],
-  ['/img/captcha.php', 'shell-name']
+  ['/img/captcha.php', 'shell-name'],
+  // Product folders a device, a monitor or an old site's pages still ask for, or an app could name alike.
+  ['/mdm/checkin', 'vendor-app'],
+  ['/iclock/cdata?SN=1', 'vendor-app'],
+  ['/cf_scripts/scripts/cfform.js', 'vendor-app'],
+  ['/saas/auth/callback', 'vendor-app'],
+  ['/jolokia/list', 'admin-console'],
+  ['/bitrix/rk.php?goto=https://example.com/', 'cms']
 ]
 
 t.test('every family says whether it is certain or likely, and why', async (t) => {
@@ -113,6 +120,12 @@ t.test('likely probes', async (t) => {
   for (const [path, rule] of likely) {
     const v = classifyPathVerdict(path)
     t.same([v.classification, v.rule, v.certain], ['scanner', rule, false], path)
+  }
+})
+
+t.test('a WordPress search is not a ThinkPHP probe', async (t) => {
+  for (const path of ['/?s=captcha', '/index.php?s=captcha', '/?s=/blog', '/?s=index']) {
+    t.not(classifyPathVerdict(path).classification, 'scanner', path)
   }
 })
 

@@ -269,7 +269,7 @@ export const families: readonly PatternFamily[] = [
     about: 'exploit and management endpoints of network appliances, VPN gateways, cameras and routers, and known ' +
       'exploit paths and payloads of products (ThinkPHP, Struts, vCenter, Confluence ...); certain: a browser only ' +
       'reaches these on the appliance itself, and an exploit path is never a link',
-    query: ['^s=captcha', '^s=/index/', '^s=index/', '^s=/', 'index/think', '_method=__construct', 'vars[0]=',
+    query: ['^s=/index/', '^s=index/', 'index/think', '_method=__construct', 'vars[0]=',
       '^type=keygen', '^type=report&reportname', 'cmd=ping', 'mode=cmd',
       'call_user_func', 'invokefunction', 'think/app', 'think/container', 'think/view', 'think/request',
       'vars[1][]=', 'function=call_user', 'filter[]=system', 'server[request_method]'],
@@ -280,27 +280,22 @@ export const families: readonly PatternFamily[] = [
       '^/api/v2/cmdb/', '^/dana-na/', '^/dana-cached/', '^/dana/html5acc', '^/dana/home/', '^/dana-ws/',
       '^/global-protect/', '^/ssl-vpn/', '^/sslvpn', '^/+cscoe+/', '^/+cscol+/', '^/+cscot+/', '^/+cscou+/',
       '^/+webvpn+/', '^/cscoe/', '^/webvpn', '^/vpn/index.html', '^/vpn/tmindex', '^/vpn/js/', '^/vpns/',
-      '^/logon/logonpoint/', '^/cgi/', '^/mifs/', '^/mics/', '^/catalog-portal/', '^/php/ztp_gate.php',
-      '^/php/utils/', '^/unauth/', '^/esp/cms_changedevicecontext', '^/webconsole/', '^/__api__/',
+      '^/logon/logonpoint/', '^/mifs/', '^/mics/', '^/catalog-portal/', '^/php/ztp_gate.php',
+      '^/php/utils/', '^/esp/cms_changedevicecontext', '^/__api__/',
       '^/sonicos/', '^/cgi-mod/', '^/zyxel/', '^/ztp/', '^/hedwig.cgi', '^/getcfg.php', '^/tmpfs/',
       '^/picsdesc.xml', '^/wanipcn.xml', '^/currentsetting.htm', '^/boarddataww.php', '^/setup.cgi',
       '^/tmunblock.cgi', '^/level/15/', '^/editblackandwhitelist', '^/evox/', '^/por/login_psw', '^/sess-bin/',
       '^/operator/basic.shtml', '^/web_shell_cmd.gch', '^/volume1/', '^/y000000000000', '^/sdk/weblanguage',
-      '^/isapi/', '^/onvif', '^/rpc2_login', '^/agentboard.xgi', '^/iclock/', '^/ccmadmin/', '^/admin_ui/',
-      '^/sgms/', '^/versa/', '^/wabam', '^/securenvoy/', '^/cgi-bin-sdb/', '^/mrcgi/', '^/zhnping.cmd',
+      '^/isapi/', '^/onvif', '^/rpc2_login', '^/agentboard.xgi', '^/ccmadmin/', '^/sgms/', '^/versa/', '^/wabam', '^/securenvoy/', '^/cgi-bin-sdb/', '^/mrcgi/', '^/zhnping.cmd',
       '^/forms/dologin', '^/_mem_bin/', '^/msadc/', '^/iisadmpwd/', '^/iissamples/', '^/issamples/',
-      '^/iishelp/', '^/ctc/servlet', '^/developmentserver/', '^/nps/servlet', '^/xxl-job-admin/',
-      '^/apiclient/', '^/ossim/', '^/anaqua/', '^/chronos.wsc/', '^/fmi/', '^/cxcum/', '^/ccm-web/',
+      '^/iishelp/', '^/ctc/servlet', '^/developmentserver/', '^/nps/servlet', '^/ossim/', '^/anaqua/', '^/chronos.wsc/', '^/cxcum/', '^/ccm-web/',
       '^/emswebclient/', '^/fpui/', '^/gespage/', '^/hm/login.action', '^/monitorix-cgi/', '^/sfiler/',
-      '^/ocpu/', '^/selfenrollment/', '^/secmail/', '^/systemmanager/', '^/sphinxauth/', '^/sws/',
-      '^/static/console-utm-webui/', '^/webmodule-ee/', '^/akuiteo', '^/cxrestapi/', '^/commandcenter/',
-      '^/gdshost/', '^/pem/login/', '^/decisioncenter', '^/dxplanning/', '^/_login_server_', '^/qsa/',
+      '^/ocpu/', '^/secmail/', '^/sphinxauth/', '^/sws/',
+      '^/static/console-utm-webui/', '^/webmodule-ee/', '^/akuiteo', '^/cxrestapi/', '^/gdshost/', '^/pem/login/', '^/dxplanning/', '^/_login_server_', '^/qsa/',
       '^/op/generate', '^/saw.dll', '^/out/out.', '^/b/l.e', '^/cfcc/', '^/hybridity/', '^/studioserver/',
-      '^/mdm/checkin', '^/clients/mycrl', '^/server/node_upgrade_srv', '^/rsso/', '^/scriptcase/',
-      '^/sfmc/login', '^/reports/data/opt/', '^/akuiteo.collabs', '^/sm/ess.do', '^/sm935/',
+      '^/clients/mycrl', '^/server/node_upgrade_srv', '^/rsso/', '^/sfmc/login', '^/reports/data/opt/', '^/akuiteo.collabs', '^/sm/ess.do', '^/sm935/',
       '^/ui/vropspluginui/', '^/ui/vcav-bootstrap/', '^/ui/h5-vsan/', '^/eam/vib', '^/sslvpnlogin',
-      '^/ows-bin/', '^/iisprotect/', '^/pbserver/', '^/_private/', '^/nf/auth/', '^/saas/auth/',
-      '^/devmode.action', '^/showcase.action', '^/struts2xmlhelloworld', '^/rpc2/$', '^/scripts/root.exe',
+      '^/ows-bin/', '^/iisprotect/', '^/pbserver/', '^/nf/auth/', '^/devmode.action', '^/showcase.action', '^/struts2xmlhelloworld', '^/rpc2/$', '^/scripts/root.exe',
       '^/pages/doenterpagevariables.action', '^/pages/createpage-entervariables', '^/rest/tinymce/',
       '^/secure/configurewizard', '^/secure/querycomponent', '^/secure/configurereport', '^/moveitisapi/',
       '^/human.aspx', '^/guestaccess.aspx', '^/setupwizard.aspx', '^/setup/setup-s/', '^/ws/v1/cluster/',
@@ -310,8 +305,7 @@ export const families: readonly PatternFamily[] = [
       '^/showmail.pl', '^/dana-na', '^/betablockmodules/', '^/web/betablockmodules/', '^/_friendly/',
       '^/arab3upload/', '^/arash_lib/', '^/awzmb/', '^/myphpcommander', '^/script_path/', '^/sw/lib_find/',
       '^/w-agora_path/', '^/php.incs/', '^/inc_user.php', '^/s03.php', '^/mifs', '^/remote_agent.php',
-      '^/bitrix/rk.php', '^/cf_scripts/', '^/hipreport.esp', '^/sslmgr', '^/wsman', '^/jolokia/',
-      // SonicWall, Cisco IOS XE, Siemens, D-Link, DVRs, ManageEngine
+      '^/hipreport.esp', '^/sslmgr', '^/wsman', // SonicWall, Cisco IOS XE, Siemens, D-Link, DVRs, ManageEngine
       '^/sonicui/', '^/api/sonicos/', '^/webui/logoutconfirm', '^/portal/portal.mwsl', '^/config/getuser',
       '^/device.rsp', '^/showlogin.cc', '^/cgi-bin/nas_sharing.cgi', '^/cgi-bin/authlogin.cgi',
       // CGI endpoints of routers, NAS and cameras (old sites' own CGI scripts stay in the likely `cgi` family)
@@ -570,7 +564,12 @@ export const families: readonly PatternFamily[] = [
       '^/ampps/', '^/owncloud/apps/', '^/ovirt',
       // IPTV panels (Xtream Codes, Stalker): their players ask a panel that moved, scanners look for one
       '^/player_api.php', '^/panel_api.php', '^/xmltv.php', '^/stalker_portal/', '^/streaming/clients_live.php',
-      '^/a2billing/', '/plugins/weathermap/'
+      '^/a2billing/', '/plugins/weathermap/',
+      // Product folders whose names an app could use too, or that devices and monitors poll (MDM check-ins,
+      // time clocks, Jolokia), or that pages of an old site loaded (ColdFusion's cf_scripts)
+      '^/saas/auth/', '^/commandcenter/', '^/decisioncenter', '^/selfenrollment/', '^/systemmanager/', '^/_private/',
+      '^/fmi/', '^/mdm/checkin', '^/iclock/', '^/webconsole/', '^/unauth/', '^/admin_ui/', '^/apiclient/',
+      '^/scriptcase/', '^/xxl-job-admin/', '^/cf_scripts/'
     ],
     name: [
       '^owssvr.dll', '^author.dll', '^shtml.dll', '^shtml.exe', '^fp30reg.dll', '^spdisco.aspx',
