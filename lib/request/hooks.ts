@@ -288,9 +288,9 @@ export function createHooks (parts: HookParts): RequestHooks {
   function onSend (request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: null, payload: unknown) => void): void {
     try {
       const ctx = contextOf(request, reply)
-      const notFound = reply.statusCode === 404 || request.is404
       // A probe answered by a wildcard route (an SPA's index.html) is refused like the 404 it stands for.
-      if (enforce && (notFound || ctx.wildcard)) {
+      const notFound = enforce && (reply.statusCode === 404 || request.is404)
+      if (notFound || (enforce && ctx.wildcard)) {
         if (!ctx.skipped && !ctx.counted && !ctx.blocked) {
           const now = Date.now()
           const ms = !classify404 ? finisher.blockedFor(ctx, now) : notFound ? finisher.count(ctx, now) : finisher.countWildcard(ctx, now)
