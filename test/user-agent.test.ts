@@ -1,7 +1,7 @@
 // The attack-tool user-agent signal (`ua_class` on events), table-driven:
 // default user agents of scanners are named, ordinary clients are not.
 import t from 'tap'
-import { classifyUserAgent, MAX_UA_EXAMINED, UA_CACHE_SIZE } from '../lib/classify/user-agent'
+import { classifyUserAgent, MAX_UA_EXAMINED, UA_CACHE_SIZE, userAgentInfo } from '../lib/classify/user-agent'
 import http from 'node:http'
 import { listen, localApp } from './fixtures'
 
@@ -142,4 +142,14 @@ t.test('one keep-alive connection that changes its user agent: each event carrie
   t.same(events.map((e) => e.ua), sent)
   t.same(events.map((e) => e.ua_class), [undefined, undefined, 'sqlmap', 'sqlmap', undefined, undefined, undefined],
     'the look-alike is read for itself; past the examined prefix a tool name is not looked for')
+})
+
+t.test('a user agent that calls itself a crawler is marked so, once per user agent; a browser, a library and a tool are not', async (t) => {
+  for (const ua of ['Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', 'Mozilla/5.0 (compatible; bingbot/2.0)',
+    'facebookexternalhit/1.1', 'Mozilla/5.0 (compatible; YandexBot/3.0)', 'ia_archiver', 'Baiduspider/2.0', 'Mozilla/5.0 (compatible; AhrefsBot/7.0)']) {
+    t.equal(userAgentInfo(ua).crawler, true, ua)
+  }
+  for (const ua of ['Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0', 'python-requests/2.32.3', 'curl/8.5.0', 'sqlmap/1.8', '']) {
+    t.equal(userAgentInfo(ua).crawler, false, ua)
+  }
 })

@@ -94,8 +94,13 @@ export interface UserAgentInfo {
   /** The user agent itself. */
   readonly ua: string
   readonly uaClass: string | undefined
+  /** It calls itself a crawler (`bot`, `crawl`, `spider` ...): left out of the behaviour limits (request/finish.ts). */
+  readonly crawler: boolean
   readonly json: string
 }
+
+// Crawlers name themselves so; a scanner that borrows the name is left to the probe families.
+const CRAWLER_RE = /bot|crawl|spider|slurp|archiver|facebookexternalhit|mediapartners/i
 
 const remembered = new Map<string, UserAgentInfo>()
 
@@ -108,10 +113,12 @@ export function userAgentInfo (ua: string): UserAgentInfo {
   const known = remembered.get(ua)
   if (known !== undefined) return known
   const long = ua.length > MAX_UA_EXAMINED
-  const m = ua.length === 0 ? null : TOOL_RE.exec(long ? ua.slice(0, MAX_UA_EXAMINED) : ua)
+  const examined = long ? ua.slice(0, MAX_UA_EXAMINED) : ua
+  const m = ua.length === 0 ? null : TOOL_RE.exec(examined)
   const info: UserAgentInfo = {
     ua,
     uaClass: m === null ? undefined : familyOfToken.get(m[0].toLowerCase()),
+    crawler: CRAWLER_RE.test(examined),
     json: jsonString(clip(ua, MAX_HEADER_TEXT))
   }
   // Long user agents are not kept: the map holds at most UA_CACHE_SIZE short strings.

@@ -61,6 +61,7 @@ export class ClientReader {
         if (socket != null && ua.length <= MAX_UA_EXAMINED) socket[kUserAgent] = info
       }
       ctx.uaClass = info.uaClass
+      ctx.crawler = info.crawler
       ctx.uaJson = info.json
     }
     ctx.referer = header(headers.referer)

@@ -43,6 +43,8 @@ export class RequestContext implements EventSource, AppFirewallRequest {
   classification: Classification | undefined = undefined
   rule: string | undefined = undefined
   uaClass: string | undefined = undefined
+  /** The user agent calls itself a crawler (lib/classify/user-agent.ts). */
+  crawler = false
   /** A scanner verdict of a family whose probes no legitimate client sends (lib/classify/patterns.ts). */
   certain = false
   /** An app-layer signal the request raised: `"validation"`, `"parse"` or `"auth"` (request/hooks.ts). */

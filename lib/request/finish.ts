@@ -181,9 +181,6 @@ function triedCredentials (ctx: RequestContext, status: number): boolean {
   return status !== 403 && ctx.request?.headers.authorization !== undefined
 }
 
-// Crawlers name themselves so; a scanner that borrows the name is left to its limits.
-const CRAWLER = /bot|crawl|spider|slurp|archiver|facebookexternalhit|mediapartners/i
-
 /**
  * An attack tool by its user agent, or a client that is not a browser: no
  * `Accept-Language` (every browser sends one; HTTP libraries and most
@@ -197,13 +194,13 @@ function notBrowser (ctx: RequestContext): boolean {
 }
 
 /**
- * The user agent calls itself a crawler. A search engine recrawling a
- * migrated site walks its stale links fast: it is left out of the behaviour
- * classes (script-probe, probing), never out of the probe families.
+ * The user agent calls itself a crawler (read once per user agent, with its
+ * attack-tool verdict). A search engine recrawling a migrated site walks its
+ * stale links fast: it is left out of the behaviour classes (script-probe,
+ * probing), never out of the probe families.
  */
 function claimsCrawler (ctx: RequestContext): boolean {
-  const ua = ctx.request?.headers['user-agent']
-  return typeof ua === 'string' && CRAWLER.test(ua.length > 512 ? ua.slice(0, 512) : ua)
+  return ctx.crawler
 }
 
 /**
