@@ -123,6 +123,18 @@ t.test('likely probes', async (t) => {
   }
 })
 
+t.test('a page about a file, a person or a topic is never a certain probe', async (t) => {
+  for (const path of ['/docs/dotenv.html', '/tools/htaccess.html', '/env.development.html', '/library/xmlrpc.html',
+    '/docs/id_rsa.html', '/guides/wp-config.html', '/team/sam', '/blog/crontab', '/docs/fstab', '/shadow',
+    '/proc/orders/42', '/boot/red-leather', '/windows/double-glazing', '/usr/profile']) {
+    t.equal(classifyPathVerdict(path).certain, false, path)
+  }
+  for (const path of ['/htaccess.txt', '/.htaccess.html', '/wlwmanifest.xml', '/proc/self/environ', '/win.ini',
+    '/Windows/System32/config/SAM']) {
+    t.equal(classifyPathVerdict(path).certain, true, path)
+  }
+})
+
 t.test('a WordPress search is not a ThinkPHP probe', async (t) => {
   for (const path of ['/?s=captcha', '/index.php?s=captcha', '/?s=/blog', '/?s=index']) {
     t.not(classifyPathVerdict(path).classification, 'scanner', path)

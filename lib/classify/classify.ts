@@ -99,6 +99,7 @@ const F_OS_FILE = familyBit('os-file')
 const F_FILE_INCLUSION = familyBit('file-inclusion')
 const F_INJECTION = familyBit('injection')
 const F_WEBSHELL = familyBit('webshell')
+const F_DOTFILE = familyBit('dotfile')
 const F_SHELL_NAME = familyBit('shell-name')
 const F_BACKUP = familyBit('backup')
 const F_CONFIG = familyBit('config-file')
@@ -130,7 +131,7 @@ function verdictForBits (bits: number): PathVerdict {
 }
 const TRAVERSAL = verdictForBits(F_TRAVERSAL)
 const WEBSHELL = verdictForBits(F_WEBSHELL)
-const DOTFILE = verdictForBits(familyBit('dotfile'))
+const DOTFILE = verdictForBits(F_DOTFILE)
 const VCS = verdictForBits(familyBit('vcs'))
 const OPEN_PROXY = verdictForBits(familyBit('open-proxy'))
 
@@ -372,7 +373,10 @@ class PathClassifier {
     // Stale links to images and documents of a migrated CMS site.
     if ((pt & PT.cmsMedia) !== 0 && (nt & NT.media) !== 0 && (nameFamilies & (F_BACKUP | F_CONFIG)) === 0) return UNKNOWN
 
-    let bits = pathFamilies | (nameFamilies & ~F_WEBSHELL)
+    // `htaccess.html`, `dotenv.html`, `xmlrpc.html`, `id_rsa.html`: a page about the file (a generator, a
+    // guide, library docs), not the file: a file name alone never makes a page a certain probe. A hidden
+    // name (`/.htaccess.html`) was decided above; path patterns still count.
+    let bits = pathFamilies | (nameFamilies & ((nt & NT.page) !== 0 ? ~(F_WEBSHELL | CERTAIN) : ~F_WEBSHELL))
     // Product names count in a probe's path, not on a page about them or in an image's name.
     if ((pt & PT.content) === 0 && (nt & NT.media) === 0) bits |= pathWeak
     if ((nt & NT.configName) !== 0 && ((nt & NT.sensitive) !== 0 || (nt & (NT.page | NT.extension)) === NT.extension)) bits |= F_CONFIG

@@ -92,15 +92,16 @@ export const families: readonly PatternFamily[] = [
       '(bare folder names a site could use, such as /boot/ or /windows/, are not listed)',
     path: [
       '^/etc/', '/etc/passwd/', '/etc/shadow/', '/etc/hosts/', '/etc/group/', '/etc/issue/', '/etc/hostname/',
-      '^/proc/', '/proc/self/', '/windows/system32/', '/winnt/system32/', '/system32/', '^/windows/win.ini',
+      '^/proc/self', '^/proc/version', '^/proc/cpuinfo', '^/proc/meminfo', '^/proc/mounts', '^/proc/net/',
+      '^/proc/1/', '^/proc/sched_debug', '/proc/self/', '/windows/system32/', '/winnt/system32/', '/system32/', '^/windows/win.ini',
       '^/winnt/win.ini', '^/c:/', '^/d:/', '^/boot/grub', '^/usr/local/', '^/usr/bin/', '^/usr/sbin/',
       '^/usr/share/', '^/usr/lib/', '^/var/log/', '^/var/www/', '^/var/lib/', '^/var/run/', '^/var/tmp/',
       '^/var/spool/', '^/var/mail/', '^/var/$', '^/bin/sh/', '^/bin/bash/', '^/bin/busybox/', '/bin/busybox/',
-      '^/dev/tcp/', '^/dev/cmdb/', '^/passwd/$', '^/shadow/$'
+      '^/dev/tcp/', '^/dev/cmdb/', '^/passwd/$', '/config/sam/$'
     ],
     name: [
       '^win.ini$', '^boot.ini$', '^system.ini$', '^lilo.conf$', '^grub.conf$', '^grub.cfg$', '^master.passwd$',
-      '^cmd.exe$', '^sam$', '^ntuser.dat$', '^hosts.allow$', '^hosts.deny$', '^sudoers$', '^crontab$', '^fstab$',
+      '^cmd.exe$', '^ntuser.dat$', '^hosts.allow$', '^hosts.deny$',
       '^resolv.conf$', '^issue.net$'
     ],
     query: [
