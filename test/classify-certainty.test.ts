@@ -126,11 +126,13 @@ t.test('likely probes', async (t) => {
 t.test('a page about a file, a person or a topic is never a certain probe', async (t) => {
   for (const path of ['/docs/dotenv.html', '/tools/htaccess.html', '/env.development.html', '/library/xmlrpc.html',
     '/docs/id_rsa.html', '/guides/wp-config.html', '/team/sam', '/blog/crontab', '/docs/fstab', '/shadow',
-    '/proc/orders/42', '/boot/red-leather', '/windows/double-glazing', '/usr/profile']) {
+    '/proc/orders/42', '/boot/red-leather', '/windows/double-glazing', '/usr/profile', '/alfa-romeo.php', '/wsop.php',
+    '/shellfish.php', '/backdoor-roth-ira.php', '/c99-standard.php', '/nutshell.php']) {
     t.equal(classifyPathVerdict(path).certain, false, path)
   }
   for (const path of ['/htaccess.txt', '/.htaccess.html', '/wlwmanifest.xml', '/proc/self/environ', '/win.ini',
-    '/Windows/System32/config/SAM']) {
+    '/Windows/System32/config/SAM', '/c99.php', '/c99shell.php', '/r57.php', '/wso.php', '/wso2.5.1.php',
+    '/alfa-rex.php', '/shell.php', '/backdoor.php', '/xleet-shell.php']) {
     t.equal(classifyPathVerdict(path).certain, true, path)
   }
 })

@@ -199,7 +199,9 @@ export const families: readonly PatternFamily[] = [
       '/alfa_data/', '/alfacgiapi/'],
     scriptName: [
       // Names from public backdoor lists.
-      '^c99', '^c100', '^r57', '^r58', '^r99', '^wso', '^b374k', '^alfa', '^madspot', '^xleet', '^indoxploit',
+      '^c99.', '^c99shell', '^c99_', '^c99mad', '^c999', '^c99ud', '^c100', '^r57.', '^r57shell', '^r57_', '^r58',
+      '^r99', '^wso.', '^wso_', '^wso-', '^wso1', '^wso2', '^wso4', '^wsoshell', '^b374k', '^alfa.', '^alfa-rex',
+      '^alfa_', '^alfashell', '^alfateam', '^alfacgi', '^alfa1', '^alfav', '^madspot', '^xleet', '^indoxploit',
       '^priv8', '^lfm.', '^nst.', '^nstview', '^upl.', '^upl0ader',
       '^cmdasp', '^cmdexec', '^cmd.', '^cmd_', '^cmd-', '^spexec', '^simattacker', '^sosyete', '^zehir',
       '^erne.', '^isko.', '^iskorpitx', '^kral.', '^lostdc', '^sincap', '^safe0ver', '^wewo.', '^pws.pl',
@@ -216,11 +218,12 @@ export const families: readonly PatternFamily[] = [
       '^networkfilemanager', '^ncc-shell', '^c0derz', '^c2007', '^madnet',
       '^leafmailer', '^wp-xmlrpc.', '^about.php7', '^xmrlpc', '^wp-blog.', '^wp-info.',
       '^wp-l0gin', '^wp-2019', '^wp-22', '^f0x.', '^h4x', '^0x.', '^0byte',
-      '^shell', '^sh.', '^sh3ll', '^x.', '^xx.', '^xxx.', '^z.', '^zz.', '^1337', '^l3b.',
+      '^shell.', '^sh.', '^sh3ll', '^x.', '^xx.', '^xxx.', '^z.', '^zz.', '^1337', '^l3b.',
       '^madspotshell', '^php-backdoor', '^php_shell', '^php-reverse-shell', '^php-tiny-shell',
       '^reverse-shell', '^weevely', '^wso2', '^xshell', '^wshell', '^shellz',
+      '^webshell.', '^webshell_', '^backdoor.', '^backdoor_', '^simple-backdoor',
       // Shell words anywhere in a file name (not a bare `shell.`: `nutshell.php` is a page).
-      'shellz', 'webshell', 'backdoor', 'c99', 'r57', 'b374k', 'priv8', 'sh3ll', 'madspot', 'xleet', '0wn3d',
+      'shellz', 'b374k', 'priv8', 'sh3ll', 'madspot', 'xleet', '0wn3d',
       'jspspy', 'aspxspy', 'phpspy', '^dx.', '^ntdaddy', '^remexp', '^elmaliseker', '^accept_language', '^lifkas',
       '^cfexec', '^x1.', '^xl.',
       // Double extensions of an upload filter bypass.
@@ -359,7 +362,8 @@ export const families: readonly PatternFamily[] = [
     rule: 'shell-name',
     certainty: 'likely',
     about: 'script names that backdoor lists use but that are also ordinary words a site may have had ' +
-      '(`bug.php`, `console.php`, `up.php`, `nutshell.php`), and scripts in image and cache folders; ' +
+      '(`bug.php`, `console.php`, `up.php`, `nutshell.php`, `shellfish.php`, `backdoor-roth-ira.php`, ' +
+      '`c99-standard.php`, `alfa-romeo.php`), and scripts in image and cache folders; ' +
       'likely: a stale link of a migrated PHP site can ask for them',
     scriptName: [
       '^sym.', '^sym1.', '^lol.', '^door.', '^killer.', '^stres.', '^ddos.', '^locus', '^lolipop', '^punk',
@@ -368,7 +372,8 @@ export const families: readonly PatternFamily[] = [
       '^404.php', '^repeater.', '^webadmin.php', '^spy.', '^pi.', '^_', '^ws.', '^wp.', '^admin1', '^mar.',
       '^evil.', '^hack.', '^hacker.', '^pwn', '^exploit.', '^payload.', '^rce.', '^cmd', '^command.',
       '^terminal.', '^console.php', '^eval.', '^system.php', '^run.php', '^ajax-shell',
-      'shell.', 'shell_', 'shell-', 'shell1', 'shell2', '^bypass.', '_bypass', '-bypass.', '-reverse.',
+      'shell.', 'shell_', 'shell-', 'shell1', 'shell2', '^shell', 'webshell', 'backdoor', 'c99', 'r57', '^wso',
+      '^alfa', '^bypass.', '_bypass', '-bypass.', '-reverse.',
       '_reverse.', '^reverse.', 'exec.'
     ]
   },
