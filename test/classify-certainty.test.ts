@@ -127,12 +127,15 @@ t.test('a page about a file, a person or a topic is never a certain probe', asyn
   for (const path of ['/docs/dotenv.html', '/tools/htaccess.html', '/env.development.html', '/library/xmlrpc.html',
     '/docs/id_rsa.html', '/guides/wp-config.html', '/team/sam', '/blog/crontab', '/docs/fstab', '/shadow',
     '/proc/orders/42', '/boot/red-leather', '/windows/double-glazing', '/usr/profile', '/alfa-romeo.php', '/wsop.php',
-    '/shellfish.php', '/backdoor-roth-ira.php', '/c99-standard.php', '/nutshell.php']) {
+    '/shellfish.php', '/backdoor-roth-ira.php', '/c99-standard.php', '/nutshell.php', '/config/credentials',
+    '/blog/id_rsa-vs-ed25519', '/web-info/about', '/meta-inference', '/tools/wp-config-generator', '/config/sftp',
+    '/javascript:void(0)', '/page/javascript:void(0);', '/%3Cimg%20src=%22a.png%22%3E', '/x?input_file=report.csv']) {
     t.equal(classifyPathVerdict(path).certain, false, path)
   }
   for (const path of ['/htaccess.txt', '/.htaccess.html', '/wlwmanifest.xml', '/proc/self/environ', '/win.ini',
     '/Windows/System32/config/SAM', '/c99.php', '/c99shell.php', '/r57.php', '/wso.php', '/wso2.5.1.php',
-    '/alfa-rex.php', '/shell.php', '/backdoor.php', '/xleet-shell.php']) {
+    '/alfa-rex.php', '/shell.php', '/backdoor.php', '/xleet-shell.php', '/config/credentials.yml.enc', '/id_rsa.pub',
+    '/id_rsa_old', '/WEB-INF/web.xml', '/wp-config.bak', '/x/javascript:alert(1)']) {
     t.equal(classifyPathVerdict(path).certain, true, path)
   }
 })

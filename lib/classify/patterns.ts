@@ -118,7 +118,7 @@ export const families: readonly PatternFamily[] = [
       'certain: payload syntax, not a page anyone links to',
     query: [
       'php://', 'file://', 'file:/', 'file///', 'data://', 'data:text', 'expect://', 'phar://', 'zip://', 'glob://',
-      'compress.zlib', 'zlib:', 'input_file', 'allow_url_include', 'auto_prepend_file', 'auto_append_file',
+      'compress.zlib', 'zlib:', 'allow_url_include', 'auto_prepend_file', 'auto_append_file',
       'mosconfig_', 'rfiinc', '\0',
       // A remote URL given to a parameter that names a file to include. Whole parameter names only
       // (`?redir=https://...`, `?return_path=https://...` are redirects), but for suffixes no redirect uses.
@@ -137,8 +137,9 @@ export const families: readonly PatternFamily[] = [
     about: 'code, command, template, SQL and script injection payloads (specific syntax, never plain words); ' +
       'certain: an attack payload is never a link',
     path: [
+      // Not a bare `javascript:` or `<img`: crawlers follow `href="javascript:void(0)"` and broken markup.
       '${jndi', '${::', '${${', '${lower', '${upper', '${env:', '${sys:', '${java:', '${base64', '<script', '<svg',
-      '<img', '<iframe', 'javascript:', 'onerror=', 'onload=', 'alert(', 'document.cookie', 'union select',
+      '<iframe', 'javascript:alert', 'javascript:prompt', 'javascript:confirm', 'javascript:eval', 'onerror=', 'onload=', 'alert(', 'document.cookie', 'union select',
       'union all select', '<?php', 'phpinfo()', 'base64_decode(', 'shell_exec(', 'passthru(', 'freemarker.template',
       'java.lang.runtime', '_memberaccess', 'class.module.classloader', '{{7*7}}', '${7*7}', '%{(#', 'getruntime()',
       'wget http', 'curl http', 'cd /tmp', 'chmod 777', 'chmod +x', '${ifs}', '$ifs$', '&&echo', '|echo ', '$(echo ',
@@ -236,12 +237,12 @@ export const families: readonly PatternFamily[] = [
     about: 'private keys, cloud and FTP client credentials, Terraform state, shell histories; certain: a secret ' +
       'is never linked, and nobody fetches their own over the web',
     path: [
-      '/.ssh/', '^/config/master.key', '^/config/credentials', '^/id_rsa', '^/id_dsa', '^/config/sftp',
-      '^/sftp-config', '^/wg-clients/'
+      // Whole names, not words: `/config/credentials` can be a settings page, `/id_rsa-vs-ed25519` a post.
+      '/.ssh/', '^/config/master.key', '^/config/credentials.', '^/config/sftp.json', '^/sftp-config', '^/wg-clients/'
     ],
     name: [
-      '.pgpass$', '.netrc$', '.sh_history$', '.mylogin.cnf', '.tfstate$', '.tfstate.', '.ppk$', '^id_rsa',
-      '^id_dsa', '^id_ecdsa', '^id_ed25519', '^authorized_keys', '^known_host', '^ssh_host_', '^master.key',
+      '.pgpass$', '.netrc$', '.sh_history$', '.mylogin.cnf', '.tfstate$', '.tfstate.', '.ppk$',
+      ...['id_rsa', 'id_dsa', 'id_ecdsa', 'id_ed25519', 'authorized_keys', 'known_hosts'].flatMap((key) => ['^' + key + '$', '^' + key + '.', '^' + key + '_', '^' + key + '2']), '^ssh_host_', '^master.key',
       '^aws_credentials', '^s3cfg', '^terraform.tfstate', '^initial_root_password', '^filezilla.xml',
       '^sitemanager.xml', '^recentservers.xml', '^winscp.ini', '^ws_ftp.ini', '^sftp-config', '^.ftpconfig',
       '^tomcat-users', '^serviceaccountkey', '^service-account-key', '^firebase-adminsdk', '^wg0.conf'
@@ -254,7 +255,7 @@ export const families: readonly PatternFamily[] = [
       'and its backups, the installer; certain: they are read by blog clients and scanners, never from a link',
     path: ['/xmlrpc.php/', '/xmlrpc_server.php/', '/wlwmanifest.xml/', '^/wp-admin/install.php',
       '^/wp-admin/setup-config.php'],
-    pathOutsideContent: ['/wp-config'],
+    pathOutsideContent: ['/wp-config.', '/wp-config_', '/wp-config-backup', '/wp-config-sample', '/wp-config~', '/wp-config/'],
     name: ['^wp-config.', '^xmlrpc.', '^xmlrpc_', '^wlwmanifest.', '^wp-cli.yml']
   },
   {
@@ -263,7 +264,7 @@ export const families: readonly PatternFamily[] = [
     about: 'framework files read or run only by exploits: PHPUnit\'s eval-stdin.php, Laravel Ignition\'s solution ' +
       'runner, Vite\'s /@fs/ file reader, WEB-INF and META-INF (never served by a servlet container); certain',
     path: ['^/_ignition/', '^/@fs/', '^/vendor/phpunit/', '/vendor/phpunit/', '/phpunit/phpunit/', '/phpunit/util/',
-      '/phpunit/src/', '^/lib/phpunit/', '^/web-inf', '^/meta-inf', '/_/web-inf/', '/_/meta-inf/'],
+      '/phpunit/src/', '^/lib/phpunit/', '^/web-inf/', '^/meta-inf/', '/_/web-inf/', '/_/meta-inf/'],
     pathOutsideContent: ['/_ignition/', '/vendor/phpunit', '/web-inf/', '/meta-inf/'],
     name: ['^eval-stdin.php']
   },
