@@ -1,6 +1,8 @@
 // The 404 classifier: `scanner`, `benign-miss` or `unknown`, and for a scanner
-// the family that fired (`rule`). Pure: a string in, a shared frozen verdict
-// out; no clock, no I/O, and an ordinary path allocates nothing.
+// the family that fired (`rule`) and whether that family's probes are
+// certain (`certain`: one is enough to mark an IP). Pure: a string in, a
+// shared frozen verdict out; no clock, no I/O, and an ordinary path
+// allocates nothing.
 //
 // The pattern library (lib/classify/patterns.ts) is compiled on first use into
 // two literal automata (lib/classify/literal-automaton.ts): one over the

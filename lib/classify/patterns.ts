@@ -16,7 +16,15 @@
 //         'shell'        anywhere in the file name
 //   query patterns see `^<decoded query>$`
 //
-// Families are listed strongest first: when several fire, the first wins.
+// Every family says how sure a match is (`certainty`): `certain` when no
+// real browser, crawler following links or user with an old bookmark of a
+// migrated site would ever ask for such a path (one probe marks an IP),
+// `likely` otherwise (probes count toward a limit). When several families
+// fire, a certain one wins; among equals, the one listed first. Certain
+// families are listed first. A certain verdict must never come from a word
+// alone: certain patterns are payload syntax, whole file names or a
+// product's private path, and a page extension (`xmlrpc.html`) or a search
+// (`?q=whoami`) keeps a name from counting.
 // Covering a family means naming what makes it a probe (a product's private
 // path, a file type nobody links to, an attack payload), never a word a
 // legitimate route could use on its own: `env`, `admin`, `git`, `shell`,
