@@ -321,3 +321,22 @@ test('an HTTP/2 stream cancelled mid-upload leaves one event with status 499', a
   t.match(events[0], { type: 'http_request', method: 'POST', path: '/upload', status: 499, aborted: true, ip: '127.0.0.1', ua: 'h2upload' })
   t.ok(handled <= 1)
 })
+
+test('a CONNECT nobody serves (an open-proxy probe) leaves one event, classified a certain probe, and its socket is closed unanswered as before', async (t) => {
+  const h = await serve(t, {}, { rateLimit: { 'scanner-certain': { max: 0, windowMs: 60_000 } } })
+  const res = await rawRequest(h.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+  t.equal(res.response, '', 'no answer, as Node gives when nobody listens for CONNECT')
+  const events = await h.events()
+  t.equal(events.length, 1)
+  t.match(events[0], { type: 'http_request', method: 'CONNECT', path: 'example.com:443', status: 444, classification: 'scanner', rule: 'open-proxy', certainty: 'certain', would_block: true, ip: '127.0.0.1' })
+  t.equal(h.limited[0]?.classification, 'scanner-certain')
+})
+
+test('an app that serves CONNECT itself keeps its answer and its socket; the plugin records nothing of it', async (t) => {
+  const h = await serve(t, {}, {}, (app) => {
+    app.server.on('connect', (_req, socket: Socket) => { socket.end('HTTP/1.1 200 Connection Established\r\n\r\n') })
+  })
+  const res = await rawRequest(h.port, 'CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n')
+  t.equal(res.status, 200, 'the app\'s own answer')
+  t.same(await h.events(), [])
+})

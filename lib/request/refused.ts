@@ -10,6 +10,11 @@
 //   a bad header, headers too large, a timeout): seen on 'clientError',
 //   listened to first, while the socket still has its peer.
 // - Node drops a request past maxRequestsPerSocket (503): 'dropRequest'.
+// - A CONNECT (an open-proxy probe: `CONNECT example.com:443`) reaches no
+//   route: with no 'connect' listener Node destroys its socket unanswered.
+//   'connect' is listened to here, and when no listener of the app's is
+//   there, the request is recorded (status 444, nginx's "closed without an
+//   answer") and its socket destroyed, as Node would have.
 import type { FastifyInstance } from 'fastify'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Guard } from '../guard'
@@ -33,7 +38,11 @@ type ClientError = Error & { code?: string, rawPacket?: unknown, bytesParsed?: n
 interface ServerLike {
   prependListener: (event: string, listener: (...args: any[]) => void) => unknown
   removeListener: (event: string, listener: (...args: any[]) => void) => unknown
+  listenerCount: (event: string) => number
 }
+
+/** nginx's status for a connection it closed without an answer: what a CONNECT nobody serves gets. */
+export const CLOSED_UNANSWERED = 444
 
 export interface RefusedParts {
   contexts: ContextFactory
@@ -77,11 +86,12 @@ export class RefusedRequests {
   constructor (server: unknown, private readonly parts: RefusedParts) {
     // app.inject() has no server events: there is nothing to listen to.
     const s = server as Partial<ServerLike> | undefined
-    this.server = typeof s?.prependListener === 'function' && typeof s.removeListener === 'function' ? s as ServerLike : undefined
+    this.server = typeof s?.prependListener === 'function' && typeof s.removeListener === 'function' && typeof s.listenerCount === 'function' ? s as ServerLike : undefined
     this.server?.prependListener('request', this.onRawRequest)
     this.server?.prependListener('clientError', this.onClientError)
     this.server?.prependListener('dropRequest', this.onDropRequest)
     this.server?.prependListener('connection', onConnection)
+    this.server?.prependListener('connect', this.onConnect)
   }
 
   stop (): void {
@@ -89,6 +99,7 @@ export class RefusedRequests {
     this.server?.removeListener('clientError', this.onClientError)
     this.server?.removeListener('dropRequest', this.onDropRequest)
     this.server?.removeListener('connection', onConnection)
+    this.server?.removeListener('connect', this.onConnect)
   }
 
   /** A URL Fastify's router answers itself, before any hook. */
@@ -159,6 +170,21 @@ export class RefusedRequests {
       this.parts.finisher.finish(ctx, status, Date.now(), head !== undefined)
     } catch (e) {
       this.parts.guard.error(e, 'refused')
+    }
+  }
+
+  // A CONNECT request: an app that proxies has its own listener and its own
+  // answer (left alone); otherwise nobody serves it, and its socket is
+  // destroyed here as Node destroys it when nobody listens.
+  private readonly onConnect = (req: IncomingMessage, socket: { destroy: () => void }): void => {
+    if ((this.server?.listenerCount('connect') ?? 0) > 1) return
+    try {
+      const ctx = this.parts.contexts.make(req.method ?? 'CONNECT', req.url ?? '', req)
+      this.parts.finisher.finish(ctx, CLOSED_UNANSWERED, Date.now(), true)
+    } catch (err) {
+      this.parts.guard.error(err, 'refused')
+    } finally {
+      socket.destroy()
     }
   }
 
