@@ -189,3 +189,14 @@ test('with enforcement, a probe answered by a catch-all is refused like the 404 
   const events = (await h.events()).filter((e) => e.ip === ip)
   t.same(events.map((e) => [e.status, e.blocked === true]), [[200, false], [429, true], [429, true], [200, false], [200, false]])
 })
+
+test('only the path of a request a catch-all answered is classified: a search on an SPA page is the app\'s query', async (t) => {
+  const h = await build(t)
+  for (const url of ['/search?q=%3Cscript%3Ealert(1)%3C/script%3E', '/search?q=java.lang.Runtime', "/search?q=' or 1=1--", '/files?path=../../etc/passwd']) {
+    const { status, event } = await eventOf(h, url)
+    t.equal(status, 200, url)
+    t.notOk('classification' in event, `${url}: not classified`)
+  }
+  const { event } = await eventOf(h, '/.env?x=1')
+  t.equal(event.classification, 'scanner', 'a probe path with a query still is one')
+})

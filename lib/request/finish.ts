@@ -80,9 +80,9 @@ export function createFinisher (parts: FinishParts): Finisher {
     return key === undefined ? 0 : limiter.blockedFor(key, now)
   }
 
-  function classify (ctx: RequestContext): void {
+  function classify (ctx: RequestContext, target = ctx.url): void {
     guard.fault('classify')
-    const verdict = classifyPathVerdict(ctx.url)
+    const verdict = classifyPathVerdict(target)
     ctx.classification = verdict.classification
     ctx.rule = verdict.rule
     ctx.certain = verdict.certain
@@ -113,7 +113,10 @@ export function createFinisher (parts: FinishParts): Finisher {
   }
 
   function countWildcard (ctx: RequestContext, now: number): number {
-    classify(ctx)
+    // The path alone: the query of a page the app serves is the app's
+    // (`/search?q=<script>` on a developers' site is a search, not a payload).
+    const q = ctx.url.indexOf('?')
+    classify(ctx, q === -1 ? ctx.url : ctx.url.slice(0, q))
     if (ctx.classification === 'scanner') return count(ctx, now)
     // A page of the app, not a 404: its event carries no classification, and
     // it is refused only where every request is.
