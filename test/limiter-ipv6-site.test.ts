@@ -63,7 +63,7 @@ test('in shadow mode the probes of a rotating /48 are marked would_block', async
 })
 
 test('ipv6SiteFactor: 0 counts IPv6 per /64 only; a bad value fails register naming the option', async (t) => {
-  const h = await localApp(t, { enforceRateLimit: true, ipv6SiteFactor: 0 })
+  const h = await localApp(t, { enforceRateLimit: true, ipv6SiteFactor: 0, rateLimit: { scanner: { max: 10, windowMs: 60_000 } } })
   for (let k = 0; k < 100; k++) {
     for (let j = 0; j < 10; j++) {
       const res = await h.app.inject({ url: '/.env', remoteAddress: `2001:db8:7:${k.toString(16)}::${j + 1}` })
