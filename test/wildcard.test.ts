@@ -63,17 +63,34 @@ test('a page of the app answered by the same route carries no classification', a
   }
 })
 
-test('probes under /assets/* and /files/:path* routes are classified too', async (t) => {
+test('other * routes serve data named by their path: not classified, unless the route opts in', async (t) => {
   const h = await build(t)
-  const assets = await eventOf(h, '/assets/.git/config')
-  t.equal(assets.status, 200)
-  t.equal(assets.event.classification, 'scanner')
-  t.equal(assets.event.rule, 'vcs')
-  const files = await eventOf(h, '/files/.env')
-  t.equal(files.status, 200)
-  t.equal(files.event.classification, 'scanner')
-  const asset = await eventOf(h, '/assets/app.js')
-  t.notOk('classification' in asset.event, 'a real asset is not')
+  h.app.get('/wiki/*', async () => 'a page')
+  h.app.get('/:owner/:repo/blob/*', async () => 'a file')
+  h.app.all('/proxy/*', async () => 'upstream')
+  h.app.get('/app/*', { config: { appfirewall: { catchAll: true } } }, async () => 'an SPA under a prefix')
+  for (const url of ['/assets/.git/config', '/files/.env']) {
+    const { status, event } = await eventOf(h, url)
+    t.equal(status, 200, url)
+    t.notOk('classification' in event, `${url}: a file the route names, not a probe`)
+  }
+  for (const url of ['/wiki/Cmd.exe', '/wiki/Boot.ini', '/alice/repo/blob/main/.gitignore', '/proxy/wp-admin/admin-ajax.php']) {
+    const { event } = await eventOf(h, url)
+    t.notOk('classification' in event, `${url}: not classified`)
+  }
+  const opted = await eventOf(h, '/app/.env')
+  t.equal(opted.event.classification, 'scanner', 'a route that says it is a catch-all is one')
+})
+
+test('a root catch-all that also takes POST (a proxy) is not one; a root catch-all can opt out', async (t) => {
+  const h = await localApp(t)
+  h.app.all('/*', async () => 'proxied')
+  const proxied = await eventOf(h, '/wp-admin/admin-ajax.php')
+  t.notOk('classification' in proxied.event)
+  const other = await localApp(t)
+  other.app.get('/*', { config: { appfirewall: { catchAll: false } } }, async () => 'a file server')
+  const out = await eventOf(other, '/.env')
+  t.notOk('classification' in out.event)
 })
 
 test('a HEAD request answered by the catch-all is classified like its GET', async (t) => {
@@ -95,8 +112,9 @@ test('a request matched by an ordinary route is never classified, even at a prob
 test('a wildcard route\'s own onRequest hooks still run, and its requests are still classified', async (t) => {
   const h = await localApp(t)
   const ran: string[] = []
-  h.app.get('/one/*', { onRequest: (_request, _reply, done) => { ran.push('one'); done() } }, async () => 'one')
-  h.app.get('/two/*', { onRequest: [async () => { ran.push('two-a') }, async () => { ran.push('two-b') }] }, async () => 'two')
+  const config = { appfirewall: { catchAll: true } }
+  h.app.get('/one/*', { config, onRequest: (_request, _reply, done) => { ran.push('one'); done() } }, async () => 'one')
+  h.app.get('/two/*', { config, onRequest: [async () => { ran.push('two-a') }, async () => { ran.push('two-b') }] }, async () => 'two')
   const one = await eventOf(h, '/one/.env')
   const two = await eventOf(h, '/two/.env')
   t.same(ran, ['one', 'two-a', 'two-b'])
@@ -107,8 +125,8 @@ test('a wildcard route\'s own onRequest hooks still run, and its requests are st
 
 test('a wildcard route that answers 401 to a probe: classified, and an auth signal', async (t) => {
   const h = await localApp(t)
-  h.app.get('/private/*', { onRequest: async (_request, reply) => await reply.code(401).send({ error: 'sign in' }) }, async () => 'never')
-  const { status, event } = await eventOf(h, '/private/.env')
+  h.app.get('/*', { onRequest: async (_request, reply) => await reply.code(401).send({ error: 'sign in' }) }, async () => 'never')
+  const { status, event } = await eventOf(h, '/.env')
   t.equal(status, 401)
   t.equal(event.classification, 'scanner')
   t.equal(event.signal, 'auth')
@@ -148,6 +166,19 @@ test('a catch-all registered before the plugin is still recognised', async (t) =
   t.equal(probe?.certainty, 'certain')
   t.notOk('classification' in (page as object))
   t.notOk('classification' in (health as object))
+})
+
+test('a proxy\'s root catch-all (all methods), registered before the plugin, is not taken for an SPA', async (t) => {
+  for (const add of [(app: FastifyInstance) => app.all('/*', async () => 'proxied')]) {
+    const file = join(tempDir(), 'events.ndjson')
+    const app = Fastify()
+    add(app)
+    await app.register(appFirewall, { mode: 'local', localLogPath: file, cloudflareRefreshMs: 0 })
+    t.teardown(() => app.close())
+    t.equal((await app.inject({ url: '/.env' })).statusCode, 200)
+    await app.appfirewall.flush(2000)
+    t.notOk('classification' in (readEvents(file)[0] as object))
+  }
 })
 
 test('a catch-all registered before the plugin, not awaited, is still recognised', async (t) => {

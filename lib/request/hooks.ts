@@ -182,7 +182,7 @@ export function createHooks (parts: HookParts): RequestHooks {
       const status = aborted ? endedStatus(request, ctx.response) : refusedStatus(request) ?? (this as unknown as RawResponse).statusCode
       ctx.aborted = aborted
       if ((status >= 400 && status < 500) || ctx.errorCode !== undefined) signalAtEnd(ctx, request, status)
-      if (wildcards.unmarked && !ctx.wildcard && (request.params as Record<string, unknown> | undefined)?.['*'] !== undefined) ctx.wildcard = true
+      if (wildcards.unmarked && !ctx.wildcard && rootCatchAll(request)) ctx.wildcard = true
       finisher.finish(ctx, status, Date.now(), status === 404 || request.is404)
     } catch (err) {
       guard.error(err, 'onResponse')
@@ -332,6 +332,15 @@ export function createHooks (parts: HookParts): RequestHooks {
   }
 
   return { onRequest, preHandler, onSend, onError, onWildcardRoute, watchRaw }
+}
+
+/** A GET or HEAD whose `*` param is its whole path: answered by a root catch-all the plugin never saw registered. */
+function rootCatchAll (request: FastifyRequest): boolean {
+  const rest = (request.params as Record<string, unknown> | undefined)?.['*']
+  if (typeof rest !== 'string' || (request.method !== 'GET' && request.method !== 'HEAD')) return false
+  const url = request.url
+  const q = url.indexOf('?')
+  return (q === -1 ? url.length : q) === rest.length + 1
 }
 
 /** Takes an ended request off its socket's list of requests in flight. */

@@ -51,28 +51,50 @@ export interface WildcardRoutes {
   unmarked: boolean
 }
 
-// Paths a catch-all registered before the plugin would answer; checked once, at ready.
-const PROBES = ['/.env', '/.git/config', '/wp-login.php', '/api/.env', '/assets/.env', '/static/.env']
+// Paths a root catch-all registered before the plugin would answer; checked once, at ready.
+const PROBES = ['/.env', '/.git/config', '/wp-login.php']
+
+/** Methods a page's fallback answers: a catch-all that takes POST is a proxy or an API, whose paths are not pages. */
+const PAGE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD'])
 
 /**
- * Gives every wildcard route (a `*` in its url: `/*`, `/assets/*`, `/:path*`,
- * a regular expression parameter; @fastify/static's `wildcard: true` route is
- * `/*`) the route-level onRequest hook `mark`, first among its own, as the
- * route is registered: a request such a route answers has its path
- * classified even when the answer is a 200 (an SPA's index.html), and other
- * routes pay nothing. An SPA fallback through setNotFoundHandler needs none
- * of this: its requests are 404s to Fastify (request.is404).
+ * Whether requests a route answers are classified as an SPA's catch-all:
+ * the route's own `config.appfirewall.catchAll` when it is a boolean, else a
+ * root catch-all (`/*`, what an SPA's fallback and @fastify/static's
+ * `wildcard: true` register) that answers GET and HEAD only. Other `*`
+ * routes serve data named by their path (a wiki's `/wiki/*` page titled
+ * `Cmd.exe`, a code browser's `/blob/main/.gitignore`, a proxy's `app.all('/*')`
+ * in front of WordPress): their paths are not probes.
+ */
+export function isCatchAll (url: unknown, method: unknown, config: unknown): boolean {
+  const own = (config as { appfirewall?: { catchAll?: unknown } } | undefined)?.appfirewall?.catchAll
+  if (typeof own === 'boolean') return own
+  if (url !== '/*' && url !== '*') return false
+  const methods = Array.isArray(method) ? method : [method]
+  return methods.every((m) => typeof m === 'string' && PAGE_METHODS.has(m.toUpperCase()))
+}
+
+/**
+ * Gives each catch-all route (isCatchAll) the route-level onRequest hook
+ * `mark`, first among its own, as the route is registered: a request such a
+ * route answers has its path classified even when the answer is a 200 (an
+ * SPA's index.html), and other routes pay nothing. An SPA fallback through
+ * setNotFoundHandler needs none of this: its requests are 404s to Fastify
+ * (request.is404).
  *
  * onRoute sees only the routes registered after the plugin (`await
  * app.register(appFirewall)` first). At ready, a few probe paths are looked
- * up: if one is answered by a catch-all the hook never saw, `wildcards.unmarked`
- * turns the per-request fallback on.
+ * up: if one is answered by a root catch-all the hook never saw,
+ * `wildcards.unmarked` turns the per-request fallback on.
  */
 export function markWildcardRoutes (fastify: FastifyInstance, mark: onRequestHookHandler, wildcards: WildcardRoutes, guard: Guard): void {
   const marked = new Set<string>()
+  // Every route onRoute saw, catch-all or not: the fallback is for routes it never saw.
+  const seen = new Set<string>()
   fastify.addHook('onRoute', (route) => {
     try {
-      if (typeof route.url !== 'string' || !route.url.includes('*')) return
+      for (const method of Array.isArray(route.method) ? route.method : [route.method]) seen.add(`${method} ${route.url}`)
+      if (!isCatchAll(route.url, route.method, route.config)) return
       const own = route.onRequest
       route.onRequest = own === undefined ? [mark] : Array.isArray(own) ? [mark, ...own] : [mark, own]
       for (const method of Array.isArray(route.method) ? route.method : [route.method]) marked.add(`${method} ${route.url}`)
@@ -83,9 +105,14 @@ export function markWildcardRoutes (fastify: FastifyInstance, mark: onRequestHoo
   fastify.addHook('onReady', function unmarkedCatchAll (done) {
     try {
       for (const probe of PROBES) {
-        const rest = (fastify.findRoute({ method: 'GET', url: probe })?.params as Record<string, unknown> | undefined)?.['*']
-        if (typeof rest !== 'string' || rest.length > probe.length) continue
-        if (!marked.has('GET ' + probe.slice(0, probe.length - rest.length) + '*')) {
+        const found = fastify.findRoute({ method: 'GET', url: probe }) as { params?: Record<string, unknown> } | null
+        // A root catch-all swallows the whole path.
+        if (found?.params?.['*'] !== probe.slice(1)) continue
+        if (seen.has('GET /*') || seen.has('GET *')) break
+        // Registered before the plugin: judged as onRoute would have, from what
+        // the router tells (its methods; not its config, which findRoute does not give).
+        const post = fastify.findRoute({ method: 'POST', url: probe }) as { params?: Record<string, unknown> } | null
+        if (isCatchAll('/*', post?.params?.['*'] === probe.slice(1) ? ['GET', 'POST'] : ['GET'], undefined)) {
           wildcards.unmarked = true
           break
         }
