@@ -52,7 +52,7 @@ const minute = 60_000
 export const DEFAULT_RATE_LIMIT = {
   scanner: { max: 10, windowMs: minute },
   'scanner-certain': { max: 0, windowMs: minute },
-  'script-probe': { max: 5, windowMs: minute },
+  'script-probe': { max: 10, windowMs: minute },
   probing: { max: 20, windowMs: minute },
   validation: { max: 30, windowMs: minute },
   parse: { max: 10, windowMs: minute },
@@ -115,7 +115,7 @@ export const optionTable = {
     schema: Type.Record(Type.String({ pattern: LIMIT_CLASS_PATTERN }), Rule),
     allowed: 'an object whose keys are classes or recorded event names (at most 64 of letters, digits, ".", "_", "-", ":") and whose values are { max, windowMs } (max an integer >= 0, windowMs an integer >= 1)',
     default: DEFAULT_RATE_LIMIT,
-    defaultText: '`scanner` 10, `scanner-certain` 0, `script-probe` 5, `probing` 20, `validation` 30, `parse` 10, `auth` 10, each `{ max, windowMs: 60000 }`',
+    defaultText: '`scanner` 10, `scanner-certain` 0, `script-probe` 10, `probing` 20, `validation` 30, `parse` 10, `auth` 10, each `{ max, windowMs: 60000 }`',
     doc: 'Per-class limits, counted per client IP (IPv6 per /64 and per /48, see `ipv6SiteFactor`): a client is over a limit past `max` hits in the window (`max: 0`: at its first hit, for a whole window). Classes: `scanner` (scanner 404s), `scanner-certain` (404s of a certain probe family), `script-probe` (distinct unknown 404s of `.php`, `.asp`, `.jsp`, `.cgi` ... scripts no route matched), `probing` (distinct unknown 404s no route matched, static assets aside), `validation`, `parse`, `auth` (requests that failed schema validation, body parsing or authentication), `benign-miss`, `unknown`; any other key is the name of a `record()`ed event, counted per call. The object replaces the defaults: to change one class, spread `defaults.rateLimit` first. `{}` counts nothing. See "Verdicts per IP".'
   },
   enforceRateLimit: {

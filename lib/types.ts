@@ -100,7 +100,7 @@ export interface AppFirewallOptions {
    * Per-class limits, counted per client IP (IPv6 per /64 and per /48, see `ipv6SiteFactor`); keys are
    * the classes of `BuiltInLimitClass` or names of `record()`ed events. Replaces the defaults (spread
    * `defaults.rateLimit` to change one class); `{}` counts nothing. `max` hits are allowed per `windowMs`.
-   * Default: `scanner` 10, `scanner-certain` 0, `script-probe` 5, `probing` 20, `validation` 30, `parse` 10, `auth` 10, each `{ max, windowMs: 60000 }`.
+   * Default: `scanner` 10, `scanner-certain` 0, `script-probe` 10, `probing` 20, `validation` 30, `parse` 10, `auth` 10, each `{ max, windowMs: 60000 }`.
    */
   rateLimit?: RateLimits
   /**

@@ -23,7 +23,7 @@ test('one info line at boot says where events go, who is trusted, what is limite
   await app.ready()
   const infos = pluginLogs(lines, 30)
   t.equal(infos.length, 1)
-  t.match(infos[0]?.msg, new RegExp(`local mode: events appended to ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}; trusted proxies cloudflare, 10\\.0\\.0\\.0/8; limits scanner 10 per 60000 ms, scanner-certain 0 per 60000 ms, script-probe 5 per 60000 ms, probing 20 per 60000 ms, validation 30 per 60000 ms, parse 10 per 60000 ms, auth 10 per 60000 ms, enforced \\(429, scope not-found\\)`))
+  t.match(infos[0]?.msg, new RegExp(`local mode: events appended to ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}; trusted proxies cloudflare, 10\\.0\\.0\\.0/8; limits scanner 10 per 60000 ms, scanner-certain 0 per 60000 ms, script-probe 10 per 60000 ms, probing 20 per 60000 ms, validation 30 per 60000 ms, parse 10 per 60000 ms, auth 10 per 60000 ms, enforced \\(429, scope not-found\\)`))
   t.match(infos[0], { mode: 'local', enforceRateLimit: true })
 })
 

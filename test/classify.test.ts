@@ -58,7 +58,7 @@ const probes: Array<[path: string, rule: string]> = [
   ['/manager/html', 'admin-console'],
   ['/jmx-console/HtmlAdaptor', 'admin-console'],
   ['/solr/admin/info/system?wt=json', 'admin-console'],
-  ['/server-status', 'admin-console'],
+  ['/server-status', 'info-leak'],
   ['/actuator/env', 'admin-console'],
   ['/_ignition/execute-solution', 'framework-rce'],
   ['/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php', 'framework-rce'],

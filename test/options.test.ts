@@ -83,7 +83,7 @@ test('defaults are applied and the resolved options never carry the key', async 
   t.equal(o.mode, 'ship')
   t.equal(o.endpoint, 'https://ingest.appfirewall.io/v1/events')
   t.same(o.trustedProxies, ['cloudflare'])
-  t.same(o.rateLimit, { scanner: { max: 10, windowMs: 60000 }, 'scanner-certain': { max: 0, windowMs: 60000 }, 'script-probe': { max: 5, windowMs: 60000 }, probing: { max: 20, windowMs: 60000 }, validation: { max: 30, windowMs: 60000 }, parse: { max: 10, windowMs: 60000 }, auth: { max: 10, windowMs: 60000 } })
+  t.same(o.rateLimit, { scanner: { max: 10, windowMs: 60000 }, 'scanner-certain': { max: 0, windowMs: 60000 }, 'script-probe': { max: 10, windowMs: 60000 }, probing: { max: 20, windowMs: 60000 }, validation: { max: 30, windowMs: 60000 }, parse: { max: 10, windowMs: 60000 }, auth: { max: 10, windowMs: 60000 } })
   t.equal(o.enforceRateLimit, false)
   t.equal(o.onError, 'ignore')
   t.equal(o.queueSize, 10000)

@@ -275,6 +275,19 @@ test('auth failures count only when credentials were tried: a logged-out page po
   t.same(events.slice(10).map((e) => e.would_block === true), [false, false, true])
 })
 
+test('auth counts distinct credentials: a guessed API key each time, the same expired token once, a logged-out POST /graphql never', async (t) => {
+  const h = await build(t, { rateLimit: { auth: { max: 3, windowMs: DAY } } })
+  h.app.get('/api/data', async (_request, reply) => await reply.code(401).send({ error: 'bad key' }))
+  h.app.post('/graphql', async (_request, reply) => await reply.code(401).send({ errors: [{ message: 'not signed in' }] }))
+  const marks = async (ip: string): Promise<boolean[]> => (await h.events()).filter((e) => e.ip === ip).map((e) => e.would_block === true)
+  for (let i = 0; i < 5; i++) await h.app.inject({ url: '/api/data', remoteAddress: '198.51.100.60', headers: { 'x-api-key': `k${i}` } })
+  t.same(await marks('198.51.100.60'), [false, false, false, true, true], 'five keys tried: the fourth passes max 3')
+  for (let i = 0; i < 8; i++) await h.app.inject({ url: '/api/data', remoteAddress: '198.51.100.61', headers: { authorization: 'Bearer expired' } })
+  t.same(await marks('198.51.100.61'), Array(8).fill(false), 'one token, polled')
+  for (let i = 0; i < 8; i++) await h.app.inject({ method: 'POST', url: '/graphql', remoteAddress: '198.51.100.62', headers: json, payload: { query: '{ me { id } }' } })
+  t.same(await marks('198.51.100.62'), Array(8).fill(false), 'a logged-out page polling')
+})
+
 test('a skipped request leaves no event, signal or not', async (t) => {
   const h = await build(t, { skip: (request) => request.url === '/login' })
   await h.app.inject({ method: 'POST', url: '/login' })

@@ -86,6 +86,40 @@ test('a likely probe from a client that is not a browser counts as certain, unle
   t.same(await marks(off, ['/wp-admin/'], '198.51.100.25', { 'user-agent': 'python-requests/2.32.3' }), [false], 'option off')
 })
 
+test('a probe a page made a browser fetch (an <img> on any page) does not mark at once; it counts toward scanner only', async (t) => {
+  const h = await build(t, { rateLimit: dayLimits({ scanner: 2, 'scanner-certain': 0 }) })
+  for (const [i, site] of ['cross-site', 'same-origin', 'same-site'].entries()) {
+    const image = { ...BROWSER, 'sec-fetch-site': site, 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'image' }
+    t.same(await marks(h, ['/.git/config'], `198.51.100.${30 + i}`, image), [false], site)
+  }
+  t.same(await marks(h, ['/.git/config'], '198.51.100.40', { ...BROWSER, 'sec-fetch-site': 'none', 'sec-fetch-mode': 'navigate' }), [true], 'typed into the address bar: certain')
+  const image = { ...BROWSER, 'sec-fetch-site': 'cross-site', 'sec-fetch-dest': 'image' }
+  t.same(await marks(h, ['/.env', '/.git/config', '/.git/HEAD'], '198.51.100.41', image), [false, false, true], 'past the scanner limit, as any likely probe')
+})
+
+test('a likely probe of a family client software polls is not made certain by a non-browser client', async (t) => {
+  const h = await build(t, { rateLimit: dayLimits({ scanner: 10, 'scanner-certain': 0 }) })
+  const outlook = { 'user-agent': 'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)' }
+  t.same(await marks(h, ['/autodiscover/autodiscover.xml'], '198.51.100.42', outlook), [false], 'Outlook setting up mail')
+  t.same(await marks(h, ['/server-status?auto'], '198.51.100.43', { 'user-agent': 'Datadog Agent/7.50.0' }), [false], 'a monitoring agent')
+  t.same(await marks(h, ['/mail/config-v1.1.xml'], '198.51.100.44', { 'user-agent': 'Thunderbird/128.0' }), [false], 'Thunderbird autoconfig')
+  t.same(await marks(h, ['/phpmyadmin/'], '198.51.100.45', { 'user-agent': 'python-requests/2.32.3' }), [true], 'a console no software polls: still certain from a script')
+})
+
+test('a route\'s own 404 is classified by its path alone and never marks at once', async (t) => {
+  const h = await build(t, { rateLimit: dayLimits({ scanner: 10, 'scanner-certain': 0 }) })
+  h.app.get('/files', async (_request, reply) => await reply.code(404).send({ error: 'no such file' }))
+  h.app.get('/api/files/*', async (_request, reply) => await reply.code(404).send({ error: 'no such file' }))
+  t.same(await marks(h, ['/files?path=../notes.txt', "/files?q=' or 1=1--", '/api/files/proj/.env.example'], '198.51.100.46', {}), [false, false, false])
+})
+
+test('an old app asking a removed endpoint for many ids is one path to probing', async (t) => {
+  const h = await build(t, { rateLimit: dayLimits({ probing: 5 }) })
+  const ids = Array.from({ length: 25 }, (_, i) => `/api/v1/item/${1000 + i}`)
+  const uuids = Array.from({ length: 10 }, (_, i) => `/api/v1/orders/3f2a${i}c1e-8b6d-4c3a-9f0e-0123456789ab/lines`)
+  t.same(await marks(h, [...ids, ...uuids], '198.51.100.47', { 'user-agent': 'okhttp/4.12.0' }), Array(35).fill(false))
+})
+
 test('a max-0 rule marks for a whole window from the hit, not for what is left of the clock\'s window', async (t) => {
   const limiter = new RateLimiter({
     rules: { 'scanner-certain': { max: 0, windowMs: 60_000 } },

@@ -63,6 +63,13 @@ export interface PatternFamily {
   readonly scriptName?: readonly string[]
   /** Query string patterns. */
   readonly query?: readonly string[]
+  /**
+   * Client software asks for these paths on its own (Outlook's autodiscover,
+   * Thunderbird's autoconfig, monitoring agents scraping a status page, an
+   * app's config file): a likely probe of such a family is never counted as
+   * certain just because its client is not a browser (`certainFromNonBrowsers`).
+   */
+  readonly polled?: true
 }
 
 /**
@@ -479,8 +486,7 @@ export const families: readonly PatternFamily[] = [
       '^/servlets-examples', '^/servlet/', '^/solr/', '^/druid/', '^/h2-console', '^/dbconsole', '^/jenkins/',
       '^/hudson', '^/jnlpjars/', '^/asynchpeople/', '^/script/$', '^/scripttext/$', '^/nexus/service/', '^/artifactory/api/',
       '^/kibana', '^/app/kibana', '^/_plugin/', '^/_cat/', '^/_cluster/', '^/_nodes/', '^/_all/', '^/_aliases/',
-      '^/_mapping/', '^/_snapshot/', '^/_utils/', '^/_all_dbs/', '^/server-status', '^/server-info',
-      '^/nginx-status', '^/nginx_status', '^/fpm-status', '^/php-fpm-status', '^/webmin', '^/cpanel', '^/whm/',
+      '^/_mapping/', '^/_snapshot/', '^/_utils/', '^/_all_dbs/', '^/webmin', '^/cpanel', '^/whm/',
       '^/plesk', '^/directadmin', '^/vestacp', '^/ispconfig', '^/zabbix', '^/nagios', '^/cacti/', '^/munin',
       '^/awstats', '^/_awstats', '^/webalizer', '^/ganglia', '^/phpsysinfo', '^/monit/', '^/haproxy', '^/portainer',
       '^/rabbitmq', '^/grafana/login', '^/pma/', '^/mongo-express',
@@ -523,6 +529,7 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'framework',
+    polled: true,
     certainty: 'likely',
     about: 'framework internals, debug and dependency endpoints (Spring, Laravel, Symfony, Java EE, ThinkPHP, ...); ' +
       'likely: a developer may bookmark a debug page, and a browser loads JSF resources and routes of a moved app',
@@ -551,6 +558,7 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'vendor-app',
+    polled: true,
     certainty: 'likely',
     about: 'folders and login pages of enterprise and self-hosted products (Exchange and Outlook endpoints, ' +
       'SharePoint, SAP, Oracle, Citrix StoreFront, Atlassian, webmail, old shop and news scripts); likely: ' +
@@ -630,6 +638,7 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'config-file',
+    polled: true,
     certainty: 'likely',
     about: 'configuration, certificates, project manifests and source files at the web root (`/app.py`; ' +
       'config-like names and source extensions are combined with the place in code); likely: `/config`, `config.json`, a `.pem` or a `.key` (also a Keynote file) can be a page or a download',
@@ -692,6 +701,7 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'log-file',
+    polled: true,
     certainty: 'likely',
     about: 'server and application logs; ' +
       'likely: a log can be linked from a status page',
@@ -702,6 +712,7 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'info-leak',
+    polled: true,
     certainty: 'likely',
     about: 'diagnostic pages and scripts (phpinfo, test and status scripts), stock files that tell a version ' +
       '(readme, changelog, IIS start page) and proxy test pages; likely: a developer\'s bookmark or a stale link ' +
@@ -710,7 +721,9 @@ export const families: readonly PatternFamily[] = [
       '^/copyright.txt/$', '^/version.txt/$', '^/iisstart.htm', '^/iisadmin/', '^/proxy.txt', '^/hello.world',
       '^/_vti_inf.html', '^/index.php/phpinfo',
       '^/phpinfo', '/phpinfo/$', '^/php_info', '^/info.php', '^/info.asp', '^/info.jsp', '^/admin/info.php', '^/pinfo', '^/phpversion', '^/test.php',
-      '^/server-status', '^/status.php', '^/probe.php'],
+      // Status pages monitoring agents scrape (Datadog, Zabbix, collectd): polled, so in this family.
+      '^/server-status', '^/server-info', '^/nginx-status', '^/nginx_status', '^/fpm-status', '^/php-fpm-status',
+      '^/status.php', '^/probe.php'],
     pathOutsideContent: ['phpinfo'],
     // `?phpinfo=1`, `?phpinfo`: asks a page for its diagnostics. Numbered diagnostic scripts (`/info3.php`,
     // `/test7.php`) are judged in code.

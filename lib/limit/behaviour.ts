@@ -26,15 +26,35 @@ export class DistinctPaths {
   // The window a slot was written in, +1 (0: never written).
   private readonly windows = new Float64Array(SLOTS)
 
-  constructor (private readonly windowMs: number) {}
+  /**
+   * `windowMs`: the class's window. `ids`: a path segment that is an id (digits,
+   * or hex and dashes with a digit: `42`, a UUID, a hash) counts as any other
+   * id, so that an old app asking a removed `/api/v1/item/<id>` for many ids
+   * is one path, not many.
+   */
+  constructor (private readonly windowMs: number, private readonly ids = false) {}
 
-  /** True when `path` is new for `key` in this window or the one before (and remembers it). */
+  /** True when `path[0, pathEnd)` is new for `key` in this window or the one before (and remembers it). */
   firstSeen (key: string, path: string, pathEnd: number, now: number): boolean {
     let h = 0x811c9dc5
     for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
     h = Math.imul(h ^ 0x20, 0x01000193)
     const end = pathEnd < HASHED ? pathEnd : HASHED
-    for (let i = 0; i < end; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193)
+    if (this.ids) {
+      for (let start = 0; start < end;) {
+        let stop = path.indexOf('/', start + 1)
+        if (stop === -1 || stop > end) stop = end
+        if (isId(path, start + 1, stop)) {
+          h = Math.imul(h ^ 0x2f, 0x01000193)
+          h = Math.imul(h ^ 0x23, 0x01000193)
+        } else {
+          for (let i = start; i < stop; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193)
+        }
+        start = stop
+      }
+    } else {
+      for (let i = 0; i < end; i++) h = Math.imul(h ^ path.charCodeAt(i), 0x01000193)
+    }
     // murmur3's finaliser: FNV's low bits, which pick the slot, mix poorly alone.
     h ^= h >>> 16
     h = Math.imul(h, 0x85ebca6b)
@@ -49,6 +69,18 @@ export class DistinctPaths {
     this.windows[slot] = window
     return true
   }
+}
+
+/** path[start, end) holds only digits, or hex digits and dashes with at least one digit. */
+function isId (path: string, start: number, end: number): boolean {
+  if (end <= start) return false
+  let digit = false
+  for (let i = start; i < end; i++) {
+    const c = path.charCodeAt(i) | 0x20
+    if (c >= 48 && c <= 57) digit = true
+    else if (!((c >= 97 && c <= 102) || c === 45)) return false
+  }
+  return digit
 }
 
 /** What a 404's last path segment says about the request: a page (or anything else), a server-side script, a static asset. */

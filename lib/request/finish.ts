@@ -4,6 +4,7 @@
 // what was headed for one) is classified and counted, the event line is
 // built and pushed. No I/O, no JSON, no timers.
 import { classifyPathVerdict } from '../classify/classify'
+import { families } from '../classify/patterns'
 import { httpRequestLine } from '../events/line'
 import type { Guard } from '../guard'
 import type { CidrSet } from '../ip/cidr'
@@ -58,10 +59,12 @@ export function createFinisher (parts: FinishParts): Finisher {
   const scopeAll = parts.options.enforceScope === 'all'
   const limits = parts.options.rateLimit
   // Behaviour per IP: each class counts a client's distinct paths only.
-  const scripts = limiter?.counts('script-probe') === true ? new DistinctPaths(limits['script-probe']?.windowMs ?? 1) : undefined
-  const probing = limiter?.counts('probing') === true ? new DistinctPaths(limits.probing?.windowMs ?? 1) : undefined
+  const scripts = limiter?.counts('script-probe') === true ? new DistinctPaths(limits['script-probe']?.windowMs ?? 1, true) : undefined
+  const probing = limiter?.counts('probing') === true ? new DistinctPaths(limits.probing?.windowMs ?? 1, true) : undefined
   const certainCounted = limiter?.counts('scanner-certain') === true
   const fromNonBrowsers = parts.options.certainFromNonBrowsers
+  // Auth failures count once per credential tried (the same expired token polled is one).
+  const credentials = limiter?.counts('auth') === true ? new DistinctPaths(limits.auth?.windowMs ?? 1) : undefined
 
   /** The key an IP is counted under, or undefined when it is never counted (allowList, unknown peer, a Worker's claim). */
   function limitKey (ctx: RequestContext): string | undefined {
@@ -90,7 +93,10 @@ export function createFinisher (parts: FinishParts): Finisher {
 
   function count (ctx: RequestContext, now: number): number {
     ctx.counted = true
-    if (ctx.classification === undefined) classify(ctx)
+    // A route's own 404 ("no such file" for `/files?path=../notes.txt`): its
+    // query is the app's business; only its path is looked at.
+    const routeOwn = ctx.request !== undefined && !ctx.request.is404 && !ctx.wildcard
+    if (ctx.classification === undefined) classify(ctx, routeOwn ? pathPart(ctx.url) : ctx.url)
     if (limiter === undefined) return 0
     const cls = ctx.classification as Classification
     const key = limitKey(ctx)
@@ -99,7 +105,7 @@ export function createFinisher (parts: FinishParts): Finisher {
     // the same whatever blocks); the longest block among them is the answer.
     let ms = limiter.counts(cls) ? limiter.hit(key, ctx.ip, cls, now) : -1
     if (cls === 'scanner') {
-      if (certainCounted && (ctx.certain || (fromNonBrowsers && notBrowser(ctx)))) ms = longer(ms, limiter.hit(key, ctx.ip, 'scanner-certain', now))
+      if (certainCounted && marksAtOnce(ctx, routeOwn)) ms = longer(ms, limiter.hit(key, ctx.ip, 'scanner-certain', now))
     } else if (cls === 'unknown' && (scripts !== undefined || probing !== undefined) && noRoute(ctx) && !claimsCrawler(ctx)) {
       const url = ctx.url
       const q = url.indexOf('?')
@@ -112,11 +118,24 @@ export function createFinisher (parts: FinishParts): Finisher {
     return ms === -1 ? blockedFor(ctx, now) : ms
   }
 
+  /**
+   * Whether this scanner 404 counts as a certain probe (`scanner-certain`,
+   * which marks at the first): a certain family, or a likely one of a family
+   * no client software polls, from a client that is not a browser. Never for
+   * a route's own 404 (its path names the app's data), nor for a request a
+   * page made (`Sec-Fetch-Site` other than `none`: an `<img>` or a link on
+   * any page, the app's own included, would mark every visitor).
+   */
+  function marksAtOnce (ctx: RequestContext, routeOwn: boolean): boolean {
+    if (routeOwn || fromAPage(ctx)) return false
+    if (ctx.certain) return true
+    return fromNonBrowsers && !(ctx.rule !== undefined && POLLED.has(ctx.rule)) && notBrowser(ctx)
+  }
+
   function countWildcard (ctx: RequestContext, now: number): number {
     // The path alone: the query of a page the app serves is the app's
     // (`/search?q=<script>` on a developers' site is a search, not a payload).
-    const q = ctx.url.indexOf('?')
-    classify(ctx, q === -1 ? ctx.url : ctx.url.slice(0, q))
+    classify(ctx, pathPart(ctx.url))
     if (ctx.classification === 'scanner') return count(ctx, now)
     // A page of the app, not a 404: its event carries no classification, and
     // it is refused only where every request is.
@@ -128,9 +147,16 @@ export function createFinisher (parts: FinishParts): Finisher {
 
   /** An app-layer signal (validation, parse, auth) counted in its own class. */
   function countSignal (ctx: RequestContext, signal: string, status: number, now: number): number {
-    if (limiter === undefined || !limiter.counts(signal) || (signal === 'auth' && !triedCredentials(ctx, status))) return 0
+    if (limiter === undefined || !limiter.counts(signal)) return 0
     const key = limitKey(ctx)
-    return key === undefined ? 0 : limiter.hit(key, ctx.ip, signal, now)
+    if (key === undefined) return 0
+    if (signal === 'auth') {
+      const tried = credentialTried(ctx, status)
+      if (tried === undefined) return 0
+      // The same credential again (a page polling with an expired token) is one attempt.
+      if (tried !== true && credentials?.firstSeen(key, tried, tried.length, now) === false) return 0
+    }
+    return limiter.hit(key, ctx.ip, signal, now)
   }
 
   function countRecorded (ctx: RequestContext, name: string, now: number): void {
@@ -170,18 +196,34 @@ function longer (a: number, b: number): number {
   return b > a ? b : a
 }
 
+// Headers that carry a credential.
+const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'api-key', 'x-auth-token', 'x-access-token'] as const
+// Last path segments of a login: a body sent there is a credential tried.
+const LOGIN = /(?:^|[-_.])(?:log-?in|log-?on|sign-?in|sign_in|sessions?|auth|authenticate|token|password|passwd|otp|2fa|mfa)(?:$|[-_.])/i
+
 /**
- * An auth failure counts toward `auth` (credential guessing) only when the
- * request tried credentials: a method that carries them in its body (a login
- * form's POST), or an `Authorization` header answered 401. A logged-out page
- * polling `/api/me` (401 without credentials), or a signed-in user's GET of
- * something forbidden (403), is marked on its event but not counted: a user
- * who merely browses must never add up to a block.
+ * What an auth failure tried, to count credential guessing (`auth`): the
+ * value of a credential header (a token, an API key: counted once per
+ * distinct value, so the same expired token polled is one attempt), or
+ * `true` for a request with a body to a login-like path (`/login`,
+ * `/api/sessions`, `/oauth/token`: each counts; the body is never read).
+ * Undefined when no credential was tried (a logged-out page polling
+ * `/api/me` or `/graphql`, a signed-in user's 403 "forbidden"): marked on its
+ * event, never counted, so that a user who merely browses never adds up to a
+ * block.
  */
-function triedCredentials (ctx: RequestContext, status: number): boolean {
+function credentialTried (ctx: RequestContext, status: number): string | true | undefined {
+  const headers = ctx.request?.headers
+  if (headers === undefined) return undefined
+  for (const name of CREDENTIAL_HEADERS) {
+    const value = headers[name]
+    if (typeof value === 'string' && value !== '') return status === 403 ? undefined : name + ' ' + value
+  }
   const m = ctx.method
-  if (m !== 'GET' && m !== 'HEAD' && m !== 'OPTIONS') return true
-  return status !== 403 && ctx.request?.headers.authorization !== undefined
+  if (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return undefined
+  const path = pathPart(ctx.url)
+  const last = path.slice(path.lastIndexOf('/') + 1)
+  return LOGIN.test(last.length > 64 ? last.slice(0, 64) : last) ? true : undefined
 }
 
 /**
@@ -195,6 +237,21 @@ function notBrowser (ctx: RequestContext): boolean {
   if (headers === undefined) return true
   return headers['accept-language'] === undefined && !claimsCrawler(ctx)
 }
+
+/** A request a page made (an image, a script, a link clicked): `Sec-Fetch-Site` says so; a typed URL, a bookmark or a tool says `none` or nothing. */
+function fromAPage (ctx: RequestContext): boolean {
+  const site = ctx.request?.headers['sec-fetch-site']
+  return site !== undefined && site !== 'none'
+}
+
+/** The URL without its query. */
+function pathPart (url: string): string {
+  const q = url.indexOf('?')
+  return q === -1 ? url : url.slice(0, q)
+}
+
+/** Rules of the families client software polls on its own (lib/classify/patterns.ts, `polled`). */
+const POLLED: ReadonlySet<string> = new Set(families.filter((f) => f.polled === true).map((f) => f.rule))
 
 /**
  * The user agent calls itself a crawler (read once per user agent, with its
