@@ -102,7 +102,6 @@ test('a likely probe of a family client software polls is not made certain by a 
   const outlook = { 'user-agent': 'Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.17928; Pro)' }
   t.same(await marks(h, ['/autodiscover/autodiscover.xml'], '198.51.100.42', outlook), [false], 'Outlook setting up mail')
   t.same(await marks(h, ['/server-status?auto'], '198.51.100.43', { 'user-agent': 'Datadog Agent/7.50.0' }), [false], 'a monitoring agent')
-  t.same(await marks(h, ['/mail/config-v1.1.xml'], '198.51.100.44', { 'user-agent': 'Thunderbird/128.0' }), [false], 'Thunderbird autoconfig')
   t.same(await marks(h, ['/phpmyadmin/'], '198.51.100.45', { 'user-agent': 'python-requests/2.32.3' }), [true], 'a console no software polls: still certain from a script')
 })
 

@@ -529,7 +529,6 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'framework',
-    polled: true,
     certainty: 'likely',
     about: 'framework internals, debug and dependency endpoints (Spring, Laravel, Symfony, Java EE, ThinkPHP, ...); ' +
       'likely: a developer may bookmark a debug page, and a browser loads JSF resources and routes of a moved app',
@@ -638,7 +637,6 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'config-file',
-    polled: true,
     certainty: 'likely',
     about: 'configuration, certificates, project manifests and source files at the web root (`/app.py`; ' +
       'config-like names and source extensions are combined with the place in code); likely: `/config`, `config.json`, a `.pem` or a `.key` (also a Keynote file) can be a page or a download',
@@ -701,7 +699,6 @@ export const families: readonly PatternFamily[] = [
   },
   {
     rule: 'log-file',
-    polled: true,
     certainty: 'likely',
     about: 'server and application logs; ' +
       'likely: a log can be linked from a status page',
