@@ -303,7 +303,7 @@ class PathClassifier {
     }
     const n = normalizeInto(this.normalized, target)
     if (n.traversal) return TRAVERSAL
-    this.scanner.scanNormalized(n.path, n.end, n.count, n.query, r)
+    this.scanner.scanNormalized(n.path, n.end, n.count, n.query, r, n.cut)
     return this.decide(n.path, r)
   }
 
@@ -313,7 +313,7 @@ class PathClassifier {
     const took = this.scanner.scanTarget(target, shortcut)
     const n = normalizeInto(createNormalizedPath(), target)
     const normalized = createScan()
-    if (!n.traversal) this.scanner.scanNormalized(n.path, n.end, n.count, n.query, normalized)
+    if (!n.traversal) this.scanner.scanNormalized(n.path, n.end, n.count, n.query, normalized, n.cut)
     return {
       shortcut: took ? { scan: shortcut, path: target.toLowerCase().slice(0, shortcut.end) } : undefined,
       normalized: n.traversal ? undefined : { scan: normalized, path: n.path.slice(0, n.end) }

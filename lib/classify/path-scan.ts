@@ -181,9 +181,11 @@ export class PathScanner {
   /**
    * Scans a normalised path, path[0, end) with `depth` segments, and a
    * normalised query ('' for none): lowercase, decoded, no empty or dot
-   * segment (lib/classify/normalize-path.ts).
+   * segment (lib/classify/normalize-path.ts). `cut`: the path went on past
+   * `end` (NormalizedPath.cut), so `$` is not fed and no file-name pattern
+   * counts: the examined last segment is not the file name.
    */
-  scanNormalized (path: string, end: number, depth: number, query: string, r: Scan): void {
+  scanNormalized (path: string, end: number, depth: number, query: string, r: Scan, cut = false): void {
     clear(r)
     r.end = end
     r.depth = depth
@@ -206,9 +208,14 @@ export class PathScanner {
     }
     s = (a.delta[(Math.imul(s, w) + 47) | 0] as number) & mask
     if (s >= firstOutput) addPathOutputs(a.out, s - firstOutput, r)
-    s = a.delta[(Math.imul(s, w) + END_COLUMN) | 0] as number
-    if (s >= firstOutput) addPathOutputs(a.out, s - firstOutput, r)
-    if (end - r.nameStart > NAME_MAX) clearName(r)
+    if (cut) {
+      r.nameStart = end
+      clearName(r)
+    } else {
+      s = a.delta[(Math.imul(s, w) + END_COLUMN) | 0] as number
+      if (s >= firstOutput) addPathOutputs(a.out, s - firstOutput, r)
+      if (end - r.nameStart > NAME_MAX) clearName(r)
+    }
 
     if (query !== '') {
       r.hasQuery = true

@@ -2,9 +2,13 @@
 // raw latin1 request bytes, then the bytes as UTF-8 where overlong forms
 // spell the ASCII they encode and full-width or look-alike `.` `/` `\` fold
 // to ASCII. Repeated for double encoding, at most MAX_DECODE_ROUNDS rounds,
-// each linear in its input (at most MAX_EXAMINED characters).
+// each linear in its input (at most MAX_READ characters, and a few more for
+// the separators of an examined query).
 
-import { MAX_DECODE_ROUNDS, MAX_EXAMINED } from './limits'
+import { MAX_DECODE_ROUNDS, MAX_READ } from './limits'
+
+/** Longest input decoded; the normaliser never hands over more (MAX_READ, plus a cut mark and a `&`). */
+const MAX_INPUT = MAX_READ + 8
 
 // Working memory of decodeOnce, private to it and reused by every call, so
 // that decoding allocates nothing beyond the strings it returns. Each input
@@ -14,9 +18,9 @@ import { MAX_DECODE_ROUNDS, MAX_EXAMINED } from './limits'
 // conversion. Module constants rather than buffers handed down by the
 // caller: V8 folds constants into the loops, and the UTF-8 loop measured
 // about 1.9 times the instructions when they came in as arguments.
-const BYTES = new Uint8Array(MAX_EXAMINED * 3 + 8)
-const LATIN1 = Buffer.allocUnsafe(MAX_EXAMINED * 3 + 8)
-const UTF16 = Buffer.allocUnsafe((MAX_EXAMINED * 3 + 8) * 2)
+const BYTES = new Uint8Array(MAX_INPUT * 3)
+const LATIN1 = Buffer.allocUnsafe(MAX_INPUT * 3)
+const UTF16 = Buffer.allocUnsafe(MAX_INPUT * 3 * 2)
 
 /** Whether `s` holds anything decodeRounds would change (`+` aside). */
 export function needsDecoding (s: string): boolean {
@@ -28,13 +32,13 @@ export function needsDecoding (s: string): boolean {
 }
 
 /**
- * Decodes `s` (at most MAX_EXAMINED characters) up to MAX_DECODE_ROUNDS
- * times, until nothing changes or nothing is left to decode; `+` is a space
- * in the first round when `plusIsSpace` (a query string). Returns `s` itself
- * when nothing changed.
+ * Decodes `s` (its first MAX_INPUT characters: the normaliser hands over no
+ * more) up to MAX_DECODE_ROUNDS times, until nothing changes or nothing is
+ * left to decode; `+` is a space in the first round when `plusIsSpace` (a
+ * query string). Returns `s` itself when nothing changed.
  */
 export function decodeRounds (s: string, plusIsSpace: boolean): string {
-  let cur = s
+  let cur = s.length > MAX_INPUT ? s.slice(0, MAX_INPUT) : s
   for (let round = 0; round < MAX_DECODE_ROUNDS; round++) {
     const next = decodeOnce(cur, plusIsSpace && round === 0)
     // The same text back: every later round would give it back again.
