@@ -231,7 +231,11 @@ function splitSegments (out: NormalizedPath, path: string, flags: number, partia
         break
       }
       if (c === 92) out.disguised = true
-      if (pushSegment(out, path, start, param === -1 ? i : param, segments)) dotdot = true
+      const end = param === -1 ? i : param
+      // Empty and `.` segments (`//`, `/./`: the usual padding) are dropped without a call.
+      if (end > start + 1 || (end === start + 1 && path.charCodeAt(start) !== 46)) {
+        if (pushSegment(out, path, start, end, segments)) dotdot = true
+      }
       start = i + 1
       param = -1
     } else if (c === 59 /* ; */ && param === -1) {

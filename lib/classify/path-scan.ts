@@ -189,8 +189,7 @@ export class PathScanner {
     clear(r)
     r.end = end
     r.depth = depth
-    const hidden = path.indexOf('/.')
-    r.hidden = hidden < end ? hidden : -1
+    // r.hidden is found by the loop below, within path[0, end): the string may go on far past `end`.
     const a = this.path
     const w = a.width | 0
     const mask = (a.flag - 1) | 0
@@ -202,6 +201,7 @@ export class PathScanner {
         // Name outputs are those after the last slash.
         r.nameStart = i + 1
         clearName(r)
+        if (r.hidden === -1 && path.charCodeAt(i + 1) === 46) r.hidden = i
       }
       s = (a.delta[(Math.imul(s, w) + a.column(c)) | 0] as number) & mask
       if (s >= firstOutput) addPathOutputs(a.out, s - firstOutput, r)
