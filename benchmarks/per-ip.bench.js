@@ -48,6 +48,11 @@ function random () {
 const pick = (list) => list[Math.floor(random() * list.length)]
 const between = (lo, hi) => lo + Math.floor(random() * (hi - lo + 1))
 
+if (!fs.existsSync(path.join(corpus, 'scanner-dev.txt'))) {
+  // The development corpus lives beside the project (../shared/corpus), not in it.
+  console.log(`(no development corpus at ${corpus}: the per-IP simulation needs it; skipped)`)
+  process.exit(0)
+}
 const probes = fs.readFileSync(path.join(corpus, 'scanner-dev.txt'), 'utf8').split('\n').filter((l) => l !== '')
 const benign = fs.readFileSync(path.join(corpus, 'benign-dev.tsv'), 'utf8').split('\n').filter((l) => l !== '')
   .map((l) => l.split('\t')[1]).filter((p) => p !== undefined && p.startsWith('/'))

@@ -10,7 +10,7 @@ import { Guard } from './guard'
 import { kContext, kFaults } from './symbols'
 import { CidrSet } from './ip/cidr'
 import { startCloudflareRefresh } from './ip/cloudflare-refresh'
-import { classifyPath as classify } from './classify/classify'
+import { classifyPath as classify, classifyPathVerdict as verdictOf, type PathVerdict } from './classify/classify'
 import { environmentSuffix } from './events/line'
 import { closeStore, createLimiter } from './limit'
 import { createSink } from './ship'
@@ -118,6 +118,7 @@ type AppFirewallPlugin = FastifyPluginAsync<AppFirewallOptions> & {
   appFirewall: AppFirewallPlugin
   record: (event: string, fields?: EventFields) => void
   classifyPath: (path: string) => Classification
+  classifyPathVerdict: (path: string) => PathVerdict
   errorCodes: typeof errorCodes
   defaults: typeof defaults
 }
@@ -126,11 +127,12 @@ type AppFirewallPlugin = FastifyPluginAsync<AppFirewallOptions> & {
 // which the ESM named-export detection below cannot see through.
 const record = recordEvent
 const classifyPath = classify
+const classifyPathVerdict = verdictOf
 const errorCodes = codes
 const defaults = optionDefaults
 
 const appFirewall = fp(plugin, { fastify: '5.x', name: 'appfirewall-fastify' }) as AppFirewallPlugin
-Object.assign(appFirewall, { default: appFirewall, appFirewall, record, classifyPath, errorCodes, defaults })
+Object.assign(appFirewall, { default: appFirewall, appFirewall, record, classifyPath, classifyPathVerdict, errorCodes, defaults })
 
 // eslint-disable-next-line @typescript-eslint/no-redeclare
 namespace appFirewall {
@@ -146,6 +148,7 @@ namespace appFirewall {
   export type RateLimitRule = import('./types').RateLimitRule
   export type RateLimits = import('./types').RateLimits
   export type LimitClass = import('./types').LimitClass
+  export type PathVerdict = import('./classify/classify').PathVerdict
   export type BuiltInLimitClass = import('./types').BuiltInLimitClass
   export type Mode = import('./types').Mode
   export type RedisLike = import('./types').RedisLike
@@ -159,4 +162,4 @@ namespace appFirewall {
 export = appFirewall
 
 // Never runs: lets Node's ESM loader (cjs-module-lexer) see the named exports.
-0 && (module.exports = { default: appFirewall, appFirewall, record, classifyPath, errorCodes, defaults })
+0 && (module.exports = { default: appFirewall, appFirewall, record, classifyPath, classifyPathVerdict, errorCodes, defaults })

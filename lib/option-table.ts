@@ -109,7 +109,7 @@ export const optionTable = {
     schema: Type.Boolean(),
     allowed: 'a boolean',
     default: true,
-    doc: 'A likely probe (`/wp-login.php`, `/phpmyadmin/`) counts as certain (class `scanner-certain`) when it comes from an attack tool\'s user agent, or from a client that is not a browser (no `Accept-Language` header) and does not call itself a crawler (`bot`, `crawler`, `spider` in its user agent). Browsers always send `Accept-Language`, so a user following a stale link is never marked by this; most scanners send neither. Turn it off if the app\'s own non-browser clients (a mobile app without `Accept-Language`) ask for paths the classifier finds likely.'
+    doc: 'A likely probe (`/wp-login.php`, `/phpmyadmin/`) counts as certain (class `scanner-certain`) when it comes from an attack tool\'s user agent, or from a client that is not a browser (no `Accept-Language` header) and does not call itself a crawler (`bot`, `crawl`, `spider` ... in its user agent). Browsers always send `Accept-Language`, so a user following a stale link is never marked by this; most scanners send neither. Turn it off if the app\'s own non-browser clients (a mobile app without `Accept-Language`) ask for paths the classifier finds likely.'
   },
   rateLimit: {
     schema: Type.Record(Type.String({ pattern: LIMIT_CLASS_PATTERN }), Rule),

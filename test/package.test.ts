@@ -50,10 +50,12 @@ test('the packed tarball installs and loads through require, import and TypeScri
     import * as ns from 'appfirewall-fastify'
     if (af !== appFirewall || ns.default !== af || typeof record !== 'function') throw new Error('bad ESM exports')
     // Every value export is a named export too (Node's CommonJS detection sees only plain local names).
-    for (const name of ['appFirewall', 'record', 'classifyPath', 'errorCodes', 'defaults']) {
+    for (const name of ['appFirewall', 'record', 'classifyPath', 'classifyPathVerdict', 'errorCodes', 'defaults']) {
       if (ns[name] !== af[name]) throw new Error('named export missing: ' + name)
     }
     if (defaults.queueSize !== 10000 || typeof errorCodes.FST_APPFIREWALL_INVALID_OPTIONS !== 'function') throw new Error('bad values')
+    const v = ns.classifyPathVerdict('/.git/config')
+    if (v.classification !== 'scanner' || v.rule !== 'vcs' || v.certain !== true) throw new Error('bad verdict ' + JSON.stringify(v))
     const app = Fastify()
     await app.register(af, { mode: 'off' })
     app.get('/', async (req) => ({ ip: req.appfirewall.ip, c: classifyPath('/favicon.ico') }))

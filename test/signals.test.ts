@@ -237,7 +237,7 @@ test('a malformed body on a path no route matches raises no parse signal', async
 })
 
 test('credential guessing: 401s from one address pass the auth limit and mark it; another address is not marked', async (t) => {
-  const h = await build(t, { rateLimit: { auth: { max: 3, windowMs: DAY } } })
+  const h = await build(t, { enforceScope: 'all', rateLimit: { auth: { max: 3, windowMs: DAY } } })
   for (let i = 0; i < 5; i++) await h.app.inject({ method: 'POST', url: '/login', remoteAddress: '198.51.100.20', headers: json, payload: { password: `guess${i}` } })
   await h.app.inject({ method: 'POST', url: '/login', remoteAddress: '198.51.100.21', headers: json, payload: { password: 'x' } })
   const events = await h.events()
@@ -260,7 +260,7 @@ test('with enforcement, a client over the auth limit gets our 429, which carries
 })
 
 test('auth failures count only when credentials were tried: a logged-out page polling, or a GET of something forbidden, never adds up', async (t) => {
-  const h = await build(t, { rateLimit: { auth: { max: 2, windowMs: DAY } } })
+  const h = await build(t, { enforceScope: 'all', rateLimit: { auth: { max: 2, windowMs: DAY } } })
   h.app.get('/api/me', async (request, reply) => await reply.code(401).send({ error: 'not signed in' }))
   const ip = '198.51.100.31'
   for (let i = 0; i < 5; i++) await h.app.inject({ url: '/api/me', remoteAddress: ip })
@@ -276,7 +276,7 @@ test('auth failures count only when credentials were tried: a logged-out page po
 })
 
 test('auth counts distinct credentials: a guessed API key each time, the same expired token once, a logged-out POST /graphql never', async (t) => {
-  const h = await build(t, { rateLimit: { auth: { max: 3, windowMs: DAY } } })
+  const h = await build(t, { enforceScope: 'all', rateLimit: { auth: { max: 3, windowMs: DAY } } })
   h.app.get('/api/data', async (_request, reply) => await reply.code(401).send({ error: 'bad key' }))
   h.app.post('/graphql', async (_request, reply) => await reply.code(401).send({ errors: [{ message: 'not signed in' }] }))
   const marks = async (ip: string): Promise<boolean[]> => (await h.events()).filter((e) => e.ip === ip).map((e) => e.would_block === true)
@@ -286,6 +286,14 @@ test('auth counts distinct credentials: a guessed API key each time, the same ex
   t.same(await marks('198.51.100.61'), Array(8).fill(false), 'one token, polled')
   for (let i = 0; i < 8; i++) await h.app.inject({ method: 'POST', url: '/graphql', remoteAddress: '198.51.100.62', headers: json, payload: { query: '{ me { id } }' } })
   t.same(await marks('198.51.100.62'), Array(8).fill(false), 'a logged-out page polling')
+})
+
+test('with the default scope, a client over the auth limit is marked on its 404s, not on the login route\'s answers', async (t) => {
+  const h = await build(t, { rateLimit: { auth: { max: 1, windowMs: DAY } } })
+  for (let i = 0; i < 3; i++) await h.app.inject({ method: 'POST', url: '/login', remoteAddress: '198.51.100.70', headers: json, payload: { password: `guess${i}` } })
+  await h.app.inject({ url: '/no/such/page', remoteAddress: '198.51.100.70' })
+  const events = (await h.events()).filter((e) => e.ip === '198.51.100.70')
+  t.same(events.map((e) => [e.status, e.would_block === true]), [[401, false], [401, false], [401, false], [404, true]])
 })
 
 test('a skipped request leaves no event, signal or not', async (t) => {

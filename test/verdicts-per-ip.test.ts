@@ -163,7 +163,7 @@ test('an SPA whose not-found handler serves index.html: its pages opened in tabs
 })
 
 test('a recorded event with a rateLimit rule of its name is counted per IP; built-in names are not counted twice', async (t) => {
-  const h = await build(t, { rateLimit: dayLimits({ 'upload.parse_failed': 2, scanner: 1 }) })
+  const h = await build(t, { enforceScope: 'all', rateLimit: dayLimits({ 'upload.parse_failed': 2, scanner: 1 }) })
   h.app.post('/upload', async (request) => {
     request.appfirewall.record('upload.parse_failed', { size: 1 })
     request.appfirewall.record('scanner', {})

@@ -164,7 +164,8 @@ export function createFinisher (parts: FinishParts): Finisher {
     if (limiter === undefined || ctx.skipped || BUILT_IN.has(name) || !limiter.counts(name)) return
     const key = limitKey(ctx)
     if (key === undefined) return
-    if (limiter.hit(key, ctx.ip, name, now) > 0 && !ctx.finished && !ctx.blocked) ctx.wouldBlock = true
+    // Marked only where enforcement would refuse the request (enforceScope).
+    if (limiter.hit(key, ctx.ip, name, now) > 0 && !ctx.finished && !ctx.blocked && (scopeAll || ctx.request?.is404 === true)) ctx.wouldBlock = true
   }
 
   function finish (ctx: RequestContext, status: number, now: number, as404: boolean): void {
@@ -175,7 +176,12 @@ export function createFinisher (parts: FinishParts): Finisher {
     if (as404 && classify404 && !ctx.counted) ms = count(ctx, now)
     else if (ctx.wildcard && classify404 && !ctx.counted && !as404) ms = countWildcard(ctx, now)
     else if (!ctx.blocked && (as404 || scopeAll || ctx.classification === 'scanner')) ms = blockedFor(ctx, now)
-    if (ctx.signal !== undefined) ms = longer(ms, countSignal(ctx, ctx.signal, status, now))
+    if (ctx.signal !== undefined) {
+      // Counted whatever the scope; the request is marked only where
+      // enforcement would refuse it (a login route's 401 is not a 404).
+      const signalMs = countSignal(ctx, ctx.signal, status, now)
+      if (as404 || scopeAll || ctx.classification === 'scanner') ms = longer(ms, signalMs)
+    }
     // Over the limit and not refused: shadow mode, or a request the plugin
     // could not refuse (aborted, refused by Node's parser or the router).
     if (ms > 0 && !ctx.blocked) ctx.wouldBlock = true
