@@ -34,10 +34,14 @@ const Ms = Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS })
 const MsOrZero = Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS })
 const MS = 'an integer of milliseconds from 1 to 2147483647 (Node\'s timer limit, about 24.8 days)'
 const MS_OR_ZERO = 'an integer of milliseconds from 0 to 2147483647 (Node\'s timer limit, about 24.8 days)'
-const Rule = Type.Object({
+/** One rate-limit rule (exported for the error that names which rule is bad). */
+export const Rule = Type.Object({
   max: Type.Integer({ minimum: 0 }),
   windowMs: Type.Integer({ minimum: 1 })
 }, { additionalProperties: false })
+
+/** The classes the plugin counts itself (types.ts, BuiltInLimitClass); any other rateLimit key is a recorded event's name. */
+export const BUILT_IN_CLASSES: readonly string[] = ['scanner', 'scanner-certain', 'script-probe', 'probing', 'validation', 'parse', 'auth', 'benign-miss', 'unknown']
 
 /** Names a rate-limit class may take: they end up in Redis keys and log lines. */
 export const LIMIT_CLASS_PATTERN = '^[A-Za-z0-9._:-]{1,64}$'

@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path'
 import type { FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import type { AppFirewallDefaults, AppFirewallOptions, HiddenOptionName, LimitedInfo, LimitStore, RedisLike, ResolvedOptions } from './types'
-import { LIMIT_CLASS_PATTERN, optionTable, type OptionName, type OptionSpec } from './option-table'
+import { BUILT_IN_CLASSES, LIMIT_CLASS_PATTERN, optionTable, Rule, type OptionName, type OptionSpec } from './option-table'
 import { checkCidrs } from './ip/cidr'
 import { anyClientProblem } from './ip/trust-bounds'
 import { FST_APPFIREWALL_INVALID_OPTIONS } from './errors'
@@ -39,6 +39,7 @@ export const defaults: AppFirewallDefaults = deepFreeze(Object.fromEntries(
   names.filter((n) => spec(n).default !== undefined).map((n) => [n, spec(n).default])) as unknown as AppFirewallDefaults)
 
 const validator = Compile(OptionsSchema)
+const ruleCheck = Compile(Rule)
 const propertyValidators = new Map(names.map((n) => [n as string, Compile(spec(n).schema)]))
 
 export interface Resolved {
@@ -102,6 +103,7 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv): Resolve
     o.endpoint = spec('endpoint').default as string
   }
   problems.push(...crossChecks(o, fromEnv, bad))
+  if (!bad.has('rateLimit')) warnings.push(...misspelledClasses(o.rateLimit))
   if (problems.length > 0) throw new FST_APPFIREWALL_INVALID_OPTIONS(problems.join('; '))
 
   const shown: Record<string, unknown> = {}
@@ -120,6 +122,34 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv): Resolve
   }
 }
 
+/**
+ * A rateLimit key that is no built-in class counts record() events of that
+ * name, so a typo (`scaner-certain`, `benign_miss`) is a limit nothing ever
+ * reaches: one warning for a key within two edits of a built-in class.
+ */
+function misspelledClasses (limits: Record<string, unknown>): string[] {
+  const out: string[] = []
+  for (const key of Object.keys(limits)) {
+    if (BUILT_IN_CLASSES.includes(key) || key.length > 40) continue
+    const near = BUILT_IN_CLASSES.find((c) => editDistance(key.toLowerCase().replace(/_/g, '-'), c) <= 2)
+    if (near !== undefined) out.push(`appfirewall: rateLimit key ${show(key)} is not a built-in class, so it counts record() events of that name; did you mean "${near}"?`)
+  }
+  return out
+}
+
+/** Levenshtein distance of two short strings. */
+function editDistance (a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i]
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    prev = row
+  }
+  return prev[b.length] as number
+}
+
 /** One line per bad option, and their names. TypeBox caps the errors it reports, so each option is checked on its own. */
 function schemaProblems (given: Record<string, unknown>): { problems: string[], bad: Set<string> } {
   const problems: string[] = []
@@ -134,6 +164,14 @@ function schemaProblems (given: Record<string, unknown>): { problems: string[], 
     if (v === undefined || check.Check(v)) continue
     bad.add(name)
     const allowed = spec(name as OptionName).allowed
+    // A bad rule among seven spread from the defaults: name the one.
+    const badRule = name === 'rateLimit' && typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? Object.entries(v).find(([, rule]) => !ruleCheck.Check(rule))
+      : undefined
+    if (badRule !== undefined) {
+      problems.push(`"rateLimit" must be ${allowed}, got ${JSON.stringify(badRule[0].slice(0, 80))}: ${show(badRule[1])}`)
+      continue
+    }
     const extra = check.Errors(v).find((e) => e.keyword === 'additionalProperties')
     const keys = (extra?.params as { additionalProperties?: string[] } | undefined)?.additionalProperties
     problems.push(keys !== undefined && keys.length > 0

@@ -2,7 +2,7 @@ import { test } from 'tap'
 import { execFileSync } from 'node:child_process'
 import { join } from 'node:path'
 import Fastify from 'fastify'
-import appFirewall from '../lib/index'
+import appFirewall, { defaults } from '../lib/index'
 import { FST_APPFIREWALL_INVALID_OPTIONS } from '../lib/errors'
 import { logCapture, pluginLogs, tempDir } from './fixtures'
 
@@ -21,7 +21,8 @@ async function registerError (opts: unknown): Promise<Error & { code?: string }>
 
 const cases: Array<[string, unknown, RegExp]> = [
   ['an unknown mode', { mode: 'loud' }, /"mode" must be "ship", "local" or "off", got "loud"/],
-  ['a negative limit', { mode: 'off', rateLimit: { scanner: { max: -1, windowMs: 1000 } } }, /"rateLimit" must be/],
+  ['a negative limit', { mode: 'off', rateLimit: { scanner: { max: -1, windowMs: 1000 } } }, /"rateLimit" must be .*, got "scanner": \{"max":-1,"windowMs":1000\}/],
+  ['a bad rule among the defaults', { mode: 'off', rateLimit: { ...defaults.rateLimit, auth: { max: 5, windowMs: 0 } } }, /"rateLimit" must be .*, got "auth": \{"max":5,"windowMs":0\}$/],
   ['a class name with a space', { mode: 'off', rateLimit: { 'login failed': { max: 1, windowMs: 1000 } } }, /"rateLimit" must be .*"login failed"/],
   ['a negative window', { mode: 'off', rateLimit: { scanner: { max: 5, windowMs: -1 } } }, /"rateLimit" must be .*"windowMs":-1/],
   ['an invalid CIDR in trustedProxies', { mode: 'off', trustedProxies: ['cloudflare', '10.0.0.0/33'] }, /"trustedProxies" must be .*10\.0\.0\.0\/33/],

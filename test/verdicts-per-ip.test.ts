@@ -220,3 +220,12 @@ test('a recorded event\'s class is counted across instances through Redis, and i
   t.ok(refused, 'the other instance refuses the IP too')
   t.ok([...a.limited, ...b.limited].some((i) => i.classification === 'auth.login_failed'), 'onLimited names the recorded class')
 })
+
+test('a rateLimit key within two edits of a built-in class gets one warning at register; a recorded event\'s name does not', async (t) => {
+  const h = await localApp(t, { rateLimit: { 'scaner-certain': { max: 0, windowMs: DAY }, benign_miss: { max: 1, windowMs: DAY }, 'upload.parse_failed': { max: 5, windowMs: DAY } } })
+  await h.app.ready()
+  const warned = h.logs.filter((l) => l.level === 40).map((l) => String(l.msg))
+  t.equal(warned.length, 2)
+  t.match(warned[0], /"scaner-certain" is not a built-in class.*did you mean "scanner-certain"/)
+  t.match(warned[1], /"benign_miss" .*did you mean "benign-miss"/)
+})

@@ -11,7 +11,8 @@ import type { CidrSet } from '../ip/cidr'
 import { limiterKey, type RateLimiter } from '../limit'
 import { DistinctPaths, pathKind, SCRIPT_FILE, STATIC_FILE } from '../limit/behaviour'
 import type { Sink } from '../ship'
-import type { BuiltInLimitClass, Classification, ResolvedOptions } from '../types'
+import type { Classification, ResolvedOptions } from '../types'
+import { BUILT_IN_CLASSES } from '../option-table'
 import type { RequestContext } from './context'
 
 export interface FinishParts {
@@ -195,8 +196,7 @@ export function createFinisher (parts: FinishParts): Finisher {
 }
 
 /** Classes the plugin counts itself; a recorded event of one of these names is not counted again. */
-const BUILT_IN: ReadonlySet<string> = new Set<BuiltInLimitClass>(['scanner', 'scanner-certain', 'script-probe', 'probing',
-  'validation', 'parse', 'auth', 'benign-miss', 'unknown'])
+const BUILT_IN: ReadonlySet<string> = new Set(BUILT_IN_CLASSES)
 
 function longer (a: number, b: number): number {
   return b > a ? b : a
