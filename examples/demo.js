@@ -102,6 +102,8 @@ async function main () {
   console.log('by type:', count((e) => e.type))
   console.log('404s by classification:', count((e) => e.classification))
   console.log('scanner rules that fired:', count((e) => e.rule))
+  console.log('scanner probes by certainty (one certain probe marks an IP):', count((e) => e.certainty))
+  console.log('app signals (signal: error_code):', count((e) => e.signal === undefined ? undefined : `${e.signal}: ${e.error_code ?? 'status ' + e.status}`))
   console.log('attack tools seen (ua_class):', count((e) => e.ua_class))
   console.log('custom events:', count((e) => e.type === 'custom' ? e.name : undefined))
   console.log('top IPs:')
