@@ -296,6 +296,16 @@ test('with the default scope, a client over the auth limit is marked on its 404s
   t.same(events.map((e) => [e.status, e.would_block === true]), [[401, false], [401, false], [401, false], [404, true]])
 })
 
+test('auth: bodies sent to a login path count each, whatever fixed credential header rides along; trailing slashes and ;params too', async (t) => {
+  const h = await build(t, { enforceScope: 'all', rateLimit: { auth: { max: 3, windowMs: DAY } } })
+  h.app.post('/api/v2/auth/login/', async (_request, reply) => await reply.code(401).send({ error: 'no' }))
+  const ip = '198.51.100.80'
+  for (let i = 0; i < 3; i++) await h.app.inject({ method: 'POST', url: '/login', remoteAddress: ip, headers: { ...json, 'x-api-key': 'public-app-key' }, payload: { password: `guess${i}` } })
+  await h.app.inject({ method: 'POST', url: '/api/v2/auth/login/', remoteAddress: ip, headers: json, payload: { password: 'x' } })
+  const events = (await h.events()).filter((e) => e.ip === ip)
+  t.same(events.map((e) => e.would_block === true), [false, false, false, true])
+})
+
 test('a skipped request leaves no event, signal or not', async (t) => {
   const h = await build(t, { skip: (request) => request.url === '/login' })
   await h.app.inject({ method: 'POST', url: '/login' })

@@ -116,7 +116,23 @@ test('an old app asking a removed endpoint for many ids is one path to probing',
   const h = await build(t, { rateLimit: dayLimits({ probing: 5 }) })
   const ids = Array.from({ length: 25 }, (_, i) => `/api/v1/item/${1000 + i}`)
   const uuids = Array.from({ length: 10 }, (_, i) => `/api/v1/orders/3f2a${i}c1e-8b6d-4c3a-9f0e-0123456789ab/lines`)
-  t.same(await marks(h, [...ids, ...uuids], '198.51.100.47', { 'user-agent': 'okhttp/4.12.0' }), Array(35).fill(false))
+  const others = Array.from({ length: 10 }, (_, i) => [`/m/V1StGXR8_Z5jdHi6B-my${i}`, `/avatars/user_12${i}4`, `/api/item/12${i}4.json`]).flat()
+  t.same(await marks(h, [...ids, ...uuids, ...others], '198.51.100.47', { 'user-agent': 'okhttp/4.12.0' }), Array(65).fill(false))
+})
+
+test('misses a page made (broken images, fetches of a cached page) are not probing', async (t) => {
+  const h = await build(t, { rateLimit: dayLimits({ probing: 5 }) })
+  const page = { ...BROWSER, 'sec-fetch-site': 'same-origin', 'sec-fetch-dest': 'image' }
+  const misses = Array.from({ length: 12 }, (_, i) => `/media/photo-${String.fromCharCode(97 + i)}`)
+  t.same(await marks(h, misses, '198.51.100.48', page), Array(12).fill(false))
+})
+
+test('Sec-Fetch-Site counts as a page\'s only with a value browsers send; monitors are not made certain', async (t) => {
+  const h = await build(t, { rateLimit: dayLimits({ scanner: 10, 'scanner-certain': 0 }) })
+  t.same(await marks(h, ['/.env'], '198.51.100.49', { 'sec-fetch-site': 'None' }), [true], 'a forged value')
+  t.same(await marks(h, ['/.env'], '198.51.100.50', { 'sec-fetch-site': '' }), [true], 'an empty value')
+  t.same(await marks(h, ['/actuator/health'], '198.51.100.51', { 'user-agent': 'kube-probe/1.29' }), [false], 'a health checker at a wrong path')
+  t.same(await marks(h, ['/actuator/prometheus'], '198.51.100.52', { 'user-agent': 'Prometheus/2.53.0' }), [false], 'a metrics scraper')
 })
 
 test('a max-0 rule marks for a whole window from the hit, not for what is left of the clock\'s window', async (t) => {

@@ -231,3 +231,10 @@ test('only the path of a request a catch-all answered is classified: a search on
   const { event } = await eventOf(h, '/.env?x=1')
   t.equal(event.classification, 'scanner', 'a probe path with a query still is one')
 })
+
+test('a root catch-all that also answers OPTIONS (a CORS preflight) is still an SPA\'s', async (t) => {
+  const h = await localApp(t)
+  h.app.route({ method: ['GET', 'HEAD', 'OPTIONS'], url: '/*', handler: async () => INDEX })
+  const { event } = await eventOf(h, '/.env')
+  t.equal(event.classification, 'scanner')
+})

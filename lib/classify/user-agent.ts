@@ -94,13 +94,15 @@ export interface UserAgentInfo {
   /** The user agent itself. */
   readonly ua: string
   readonly uaClass: string | undefined
-  /** It calls itself a crawler (`bot`, `crawl`, `spider` ...): left out of the behaviour limits (request/finish.ts). */
+  /** It calls itself a crawler or a monitor (`bot`, `crawl`, `spider`, `kube-probe`, `Prometheus` ...): left out of the behaviour limits and of certainFromNonBrowsers (request/finish.ts). */
   readonly crawler: boolean
   readonly json: string
 }
 
-// Crawlers name themselves so; a scanner that borrows the name is left to the probe families.
-const CRAWLER_RE = /bot|crawl|spider|slurp|archiver|facebookexternalhit|mediapartners/i
+// Crawlers and monitors name themselves so (a health checker or a metrics
+// scraper pointed at a wrong path asks for it every few seconds); a scanner
+// that borrows the name is left to the probe families.
+const CRAWLER_RE = /bot|crawl|spider|slurp|archiver|facebookexternalhit|mediapartners|kube-probe|prometheus|telegraf|datadog|newrelic|uptimerobot|pingdom|statuscake|elb-healthchecker|googlehc|site24x7|zabbix|nagios|check_http/i
 
 const remembered = new Map<string, UserAgentInfo>()
 

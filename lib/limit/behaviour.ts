@@ -71,16 +71,26 @@ export class DistinctPaths {
   }
 }
 
-/** path[start, end) holds only digits, or hex digits and dashes with at least one digit. */
+/**
+ * path[start, end) (an extension left out) is an id: digits, or hex digits
+ * and dashes with a digit (`42`, a UUID, a hash), or 8 or more characters of
+ * `A-Z a-z 0-9 _ -` with a digit (a nanoid, a ULID, base64url, `user_1234`).
+ */
 function isId (path: string, start: number, end: number): boolean {
+  const dot = path.lastIndexOf('.', end - 1)
+  if (dot > start) end = dot
   if (end <= start) return false
   let digit = false
+  let hex = true
   for (let i = start; i < end; i++) {
-    const c = path.charCodeAt(i) | 0x20
+    const c = path.charCodeAt(i)
+    const l = c | 0x20
     if (c >= 48 && c <= 57) digit = true
-    else if (!((c >= 97 && c <= 102) || c === 45)) return false
+    else if ((l >= 97 && l <= 102) || c === 45) continue
+    else if ((l >= 97 && l <= 122) || c === 95) hex = false
+    else return false
   }
-  return digit
+  return digit && (hex || end - start >= 8)
 }
 
 /** What a 404's last path segment says about the request: a page (or anything else), a server-side script, a static asset. */

@@ -107,7 +107,7 @@ export function createFinisher (parts: FinishParts): Finisher {
     let ms = limiter.counts(cls) ? limiter.hit(key, ctx.ip, cls, now) : -1
     if (cls === 'scanner') {
       if (certainCounted && marksAtOnce(ctx, routeOwn)) ms = longer(ms, limiter.hit(key, ctx.ip, 'scanner-certain', now))
-    } else if (cls === 'unknown' && (scripts !== undefined || probing !== undefined) && noRoute(ctx) && !claimsCrawler(ctx)) {
+    } else if (cls === 'unknown' && (scripts !== undefined || probing !== undefined) && noRoute(ctx) && !claimsCrawler(ctx) && !fromAPage(ctx)) {
       const url = ctx.url
       const q = url.indexOf('?')
       const end = q === -1 ? url.length : q
@@ -221,15 +221,27 @@ const LOGIN = /(?:^|[-_.])(?:log-?in|log-?on|sign-?in|sign_in|sessions?|auth|aut
 function credentialTried (ctx: RequestContext, status: number): string | true | undefined {
   const headers = ctx.request?.headers
   if (headers === undefined) return undefined
+  const m = ctx.method
+  // A body sent to a login: each one counts, whatever fixed header (an app's
+  // public API key, a Basic header of a gateway) rides along.
+  if (m !== 'GET' && m !== 'HEAD' && m !== 'OPTIONS' && LOGIN.test(lastSegment(ctx.url))) return true
+  if (status === 403) return undefined
+  let tried: string | undefined
   for (const name of CREDENTIAL_HEADERS) {
     const value = headers[name]
-    if (typeof value === 'string' && value !== '') return status === 403 ? undefined : name + ' ' + value
+    if (typeof value === 'string' && value !== '') tried = (tried === undefined ? '' : tried + '\n') + name + ' ' + value
   }
-  const m = ctx.method
-  if (m === 'GET' || m === 'HEAD' || m === 'OPTIONS') return undefined
-  const path = pathPart(ctx.url)
+  return tried
+}
+
+/** The last segment of a URL's path, its `;` parameters and a trailing slash left out, at most 64 characters. */
+function lastSegment (url: string): string {
+  let path = pathPart(url)
+  const semi = path.indexOf(';')
+  if (semi !== -1) path = path.slice(0, semi)
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1)
   const last = path.slice(path.lastIndexOf('/') + 1)
-  return LOGIN.test(last.length > 64 ? last.slice(0, 64) : last) ? true : undefined
+  return last.length > 64 ? last.slice(0, 64) : last
 }
 
 /**
@@ -247,7 +259,8 @@ function notBrowser (ctx: RequestContext): boolean {
 /** A request a page made (an image, a script, a link clicked): `Sec-Fetch-Site` says so; a typed URL, a bookmark or a tool says `none` or nothing. */
 function fromAPage (ctx: RequestContext): boolean {
   const site = ctx.request?.headers['sec-fetch-site']
-  return site !== undefined && site !== 'none'
+  // Only the values browsers send (Fetch Metadata): anything else is no page's.
+  return site === 'cross-site' || site === 'same-origin' || site === 'same-site'
 }
 
 /** The URL without its query. */

@@ -55,7 +55,7 @@ export interface WildcardRoutes {
 const PROBES = ['/.env', '/.git/config', '/wp-login.php']
 
 /** Methods a page's fallback answers: a catch-all that takes POST is a proxy or an API, whose paths are not pages. */
-const PAGE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD'])
+const PAGE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS'])
 
 /**
  * Whether requests a route answers are classified as an SPA's catch-all:
