@@ -124,8 +124,9 @@ export function createFinisher (parts: FinishParts): Finisher {
    * which marks at the first): a certain family, or a likely one of a family
    * no client software polls, from a client that is not a browser. Never for
    * a route's own 404 (its path names the app's data), nor for a request a
-   * page made (`Sec-Fetch-Site` other than `none`: an `<img>` or a link on
-   * any page, the app's own included, would mark every visitor).
+   * page made (`Sec-Fetch-Site` `cross-site`, `same-site` or `same-origin`:
+   * an `<img>` or a link on any page, the app's own included, would mark
+   * every visitor).
    */
   function marksAtOnce (ctx: RequestContext, routeOwn: boolean): boolean {
     if (routeOwn || fromAPage(ctx)) return false
@@ -273,10 +274,11 @@ function pathPart (url: string): string {
 const POLLED: ReadonlySet<string> = new Set(families.filter((f) => f.polled === true).map((f) => f.rule))
 
 /**
- * The user agent calls itself a crawler (read once per user agent, with its
- * attack-tool verdict). A search engine recrawling a migrated site walks its
- * stale links fast: it is left out of the behaviour classes (script-probe,
- * probing), never out of the probe families.
+ * The user agent calls itself a crawler or a monitor (read once per user
+ * agent, with its attack-tool verdict). A search engine recrawling a migrated
+ * site walks its stale links fast, a health checker at a wrong path asks
+ * every few seconds: left out of the behaviour classes (script-probe,
+ * probing) and of certainFromNonBrowsers, never out of the probe families.
  */
 function claimsCrawler (ctx: RequestContext): boolean {
   return ctx.crawler
