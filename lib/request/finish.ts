@@ -107,7 +107,7 @@ export function createFinisher (parts: FinishParts): Finisher {
     let ms = limiter.counts(cls) ? limiter.hit(key, ctx.ip, cls, now) : -1
     if (cls === 'scanner') {
       if (certainCounted && marksAtOnce(ctx, routeOwn)) ms = longer(ms, limiter.hit(key, ctx.ip, 'scanner-certain', now))
-    } else if (cls === 'unknown' && (scripts !== undefined || probing !== undefined) && noRoute(ctx) && !claimsCrawler(ctx) && !fromAPage(ctx)) {
+    } else if (cls === 'unknown' && (scripts !== undefined || probing !== undefined) && noRoute(ctx) && !ctx.crawler && !fromAPage(ctx)) {
       const url = ctx.url
       const q = url.indexOf('?')
       const end = q === -1 ? url.length : q
@@ -177,12 +177,12 @@ export function createFinisher (parts: FinishParts): Finisher {
     let ms = 0
     if (as404 && classify404 && !ctx.counted) ms = count(ctx, now)
     else if (ctx.wildcard && classify404 && !ctx.counted && !as404) ms = countWildcard(ctx, now)
-    else if (!ctx.blocked && (as404 || scopeAll || ctx.classification === 'scanner')) ms = blockedFor(ctx, now)
+    else if (!ctx.blocked && inScope(ctx, as404)) ms = blockedFor(ctx, now)
     if (ctx.signal !== undefined) {
       // Counted whatever the scope; the request is marked only where
       // enforcement would refuse it (a login route's 401 is not a 404).
       const signalMs = countSignal(ctx, ctx.signal, status, now)
-      if (as404 || scopeAll || ctx.classification === 'scanner') ms = longer(ms, signalMs)
+      if (inScope(ctx, as404)) ms = longer(ms, signalMs)
     }
     // Over the limit and not refused: shadow mode, or a request the plugin
     // could not refuse (aborted, refused by Node's parser or the router).
@@ -191,6 +191,11 @@ export function createFinisher (parts: FinishParts): Finisher {
     const line = httpRequestLine(ctx, status, now, envSuffix)
     guard.fault('sink')
     sink.push(line)
+  }
+
+  /** Where enforcement would refuse this request: a 404, a probe a catch-all answered, or anything with scope "all". */
+  function inScope (ctx: RequestContext, as404: boolean): boolean {
+    return as404 || scopeAll || ctx.classification === 'scanner'
   }
 
   return { blockedFor, count, countWildcard, countRecorded, finish }
@@ -254,7 +259,7 @@ function notBrowser (ctx: RequestContext): boolean {
   if (ctx.uaClass !== undefined) return true
   const headers = ctx.request?.headers
   if (headers === undefined) return true
-  return headers['accept-language'] === undefined && !claimsCrawler(ctx)
+  return headers['accept-language'] === undefined && !ctx.crawler
 }
 
 /** A request a page made (an image, a script, a link clicked): `Sec-Fetch-Site` says so; a typed URL, a bookmark or a tool says `none` or nothing. */
@@ -272,17 +277,6 @@ function pathPart (url: string): string {
 
 /** Rules of the families client software polls on its own (lib/classify/patterns.ts, `polled`). */
 const POLLED: ReadonlySet<string> = new Set(families.filter((f) => f.polled === true).map((f) => f.rule))
-
-/**
- * The user agent calls itself a crawler or a monitor (read once per user
- * agent, with its attack-tool verdict). A search engine recrawling a migrated
- * site walks its stale links fast, a health checker at a wrong path asks
- * every few seconds: left out of the behaviour classes (script-probe,
- * probing) and of certainFromNonBrowsers, never out of the probe families.
- */
-function claimsCrawler (ctx: RequestContext): boolean {
-  return ctx.crawler
-}
 
 /**
  * No route matched the 404 (the not-found handler answered, or no hook saw
