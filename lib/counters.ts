@@ -1,4 +1,5 @@
 import type { AppFirewallStats, BreakerState, DroppedCounts, Mode, RateLimiterStats } from './types'
+import type { EdgeSyncStats } from './edge/sync'
 
 /**
  * Module-level record() calls that found no request (outside one, or where
@@ -30,7 +31,7 @@ export class Counters {
   /** Custom events whose fields were clipped to fit maxEventBytes (emitted and shipped, clipped). */
   clipped = 0
 
-  snapshot (mode: Mode, queued: number, inFlight: number, limiter: RateLimiterStats | null): AppFirewallStats {
+  snapshot (mode: Mode, queued: number, inFlight: number, limiter: RateLimiterStats | null, edge: EdgeSyncStats | null = null): AppFirewallStats {
     return {
       mode,
       emitted: this.emitted,
@@ -45,7 +46,8 @@ export class Counters {
       lastSendAt: this.lastSendAt,
       ignored: { afterResponse: this.ignored.afterResponse, outsideRequest: unattributed.outsideRequest, overRequestCap: this.ignored.overRequestCap },
       clipped: this.clipped,
-      limiter
+      limiter,
+      edge
     }
   }
 }

@@ -14,6 +14,7 @@ import { classifyPath as classify, classifyPathVerdict as verdictOf, type PathVe
 import { environmentSuffix } from './events/line'
 import { closeStore, createLimiter } from './limit'
 import { createSink } from './ship'
+import { createEdgeSync } from './edge'
 import { ClientReader } from './request/client'
 import { ContextFactory, record as recordEvent } from './request/context'
 import { createRecorder } from './request/recorder'
@@ -33,7 +34,10 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
   reportStart(options, log)
   const counters = new Counters()
   const sink = createSink(options, resolved.apiKey, counters, log, resolved.dispatcher)
-  const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, redis: resolved.redis, store: resolved.store, onHookError: (err) => { guard.error(err, 'hook') }, log })
+  // Built before the limiter, whose blocks it lists; it makes no call before the app is ready.
+  const edge = resolved.edge === undefined ? undefined : createEdgeSync(resolved.edge, options, resolved.redis, resolved.store !== undefined, log)
+  const onBlock = edge === undefined ? undefined : (key: string, cls: string, ms: number, now: number): void => { edge.offer(key, cls, ms, now) }
+  const limiter = sink === undefined ? undefined : createLimiter(options, { onLimited: resolved.onLimited, onBlock, redis: resolved.redis, store: resolved.store, onHookError: (err) => { guard.error(err, 'hook') }, log })
   const client = new ClientReader(options.trustedProxies, log)
   const envSuffix = environmentSuffix(options.environment)
   const allowList = options.allowList.length > 0 ? CidrSet.parse(options.allowList) : undefined
@@ -50,7 +54,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
     }
   })
   fastify.decorate('appfirewall', {
-    stats: () => counters.snapshot(options.mode, sink?.queued() ?? 0, sink?.inFlight() ?? 0, limiter?.stats() ?? null),
+    stats: () => counters.snapshot(options.mode, sink?.queued() ?? 0, sink?.inFlight() ?? 0, limiter?.stats() ?? null, edge?.stats() ?? null),
     flush: async (timeoutMs?: number) => {
       try {
         return sink === undefined || await sink.flush(timeoutMs ?? options.closeGraceMs)
@@ -98,6 +102,8 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
     })
     : undefined
 
+  if (edge !== undefined) fastify.addHook('onReady', async () => { edge.start() })
+
   fastify.addHook('onClose', async () => {
     // Every step guarded (an error would make app.close() reject); the limiter and the
     // sink close side by side, so their grace periods do not add up.
@@ -109,7 +115,7 @@ const plugin: FastifyPluginAsync<AppFirewallOptions> = async function appFirewal
       }
     }
     await step(() => { refused.stop(); refresh?.stop() })
-    await Promise.all([step(() => limiter?.close()), step(() => sink.close(options.closeGraceMs))])
+    await Promise.all([step(() => limiter?.close()), step(() => sink.close(options.closeGraceMs)), step(() => edge?.close(options.closeGraceMs))])
   })
 }
 

@@ -286,6 +286,24 @@ export const optionTable = {
     defaultText: '`16777216` (16 MiB)',
     doc: 'Most bytes of event lines held in memory, each line counted as V8 holds it (its length, twice that for a `custom` line with a character past U+00FF) + 512 bytes; past it the oldest are dropped as with `queueSize`, `custom` events first. `http_request` events are never pushed out by `custom` ones.'
   },
+  edge: {
+    schema: Type.Object({
+      cloudflare: Type.Object({
+        accountId: Type.String({ pattern: '^[0-9a-fA-F]{32}$' }),
+        listId: Type.String({ pattern: '^[0-9a-fA-F]{32}$' }),
+        apiToken: Type.Optional(Type.String({ minLength: 1 })),
+        includeShadow: Type.Optional(Type.Boolean()),
+        classes: Type.Optional(Type.Array(Type.String({ pattern: LIMIT_CLASS_PATTERN }), { minItems: 1 })),
+        maxItems: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+        syncIntervalMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: MAX_TIMER_MS })),
+        minListedMs: Type.Optional(MsOrZero),
+        baseUrl: Type.Optional(Type.String({ minLength: 1 }))
+      }, { additionalProperties: false })
+    }, { additionalProperties: false }),
+    allowed: '{ cloudflare: { accountId, listId, apiToken?, includeShadow?, classes?, maxItems?, syncIntervalMs?, minListedMs?, baseUrl? } } with accountId and listId the 32 hex characters of Cloudflare\'s ids (a list\'s id, not its name), classes a non-empty array of rateLimit keys, maxItems an integer from 1 to 1000000, syncIntervalMs an integer of ms from 1000, minListedMs an integer of ms >= 0 and baseUrl an http(s) URL',
+    hidden: true,
+    doc: 'Edge sync: every IP the limiter blocks (with `includeShadow: true`, also every IP marked `would_block` in shadow mode) is added to a Cloudflare account IP list, and removed when its block ends; IPv6 clients as their /64 or /48. `apiToken` falls back to `CLOUDFLARE_API_TOKEN`. Needs the `cloudflare` package (an optional peer). Off the request path; counted in `stats().edge`. See [edge sync](#edge-sync-blocked-ips-into-a-cloudflare-list).'
+  },
   gzipLevel: {
     schema: Type.Integer({ minimum: 0, maximum: 9 }),
     allowed: 'an integer from 0 to 9',

@@ -51,9 +51,26 @@ export interface Resolved {
   redis: RedisLike | undefined
   store: LimitStore | undefined
   dispatcher: Dispatcher | undefined
+  /** The edge sync's settings, defaults filled in and the token resolved; undefined when `edge` is not set. */
+  edge: ResolvedEdge | undefined
   /** Problems that do not stop the boot, each one line for the logger. */
   warnings: string[]
 }
+
+/** `edge.cloudflare` with its defaults, and the token from the option or `CLOUDFLARE_API_TOKEN`. */
+export interface ResolvedEdge {
+  accountId: string
+  listId: string
+  apiToken: string
+  includeShadow: boolean
+  classes: readonly string[] | undefined
+  maxItems: number
+  syncIntervalMs: number
+  minListedMs: number
+  baseUrl: string
+}
+
+export const EDGE_DEFAULTS = Object.freeze({ maxItems: 1000, syncIntervalMs: 10_000, minListedMs: 0, baseUrl: 'https://api.cloudflare.com/client/v4' })
 
 /**
  * Validates and defaults the user's options (environment fallbacks as the
@@ -103,6 +120,7 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv): Resolve
     o.endpoint = spec('endpoint').default as string
   }
   problems.push(...crossChecks(o, fromEnv, bad))
+  const edge = bad.has('edge') || o.edge === undefined ? undefined : resolveEdge(o.edge.cloudflare, env, problems)
   if (!bad.has('rateLimit')) warnings.push(...misspelledClasses(o.rateLimit))
   if (problems.length > 0) throw new FST_APPFIREWALL_INVALID_OPTIONS(problems.join('; '))
 
@@ -118,6 +136,7 @@ export function resolveOptions (input: unknown, env: NodeJS.ProcessEnv): Resolve
     redis: o.redis,
     store: o.store,
     dispatcher: o.dispatcher,
+    edge,
     warnings
   }
 }
@@ -164,6 +183,10 @@ function schemaProblems (given: Record<string, unknown>): { problems: string[], 
     if (v === undefined || check.Check(v)) continue
     bad.add(name)
     const allowed = spec(name as OptionName).allowed
+    if (name === 'edge') {
+      problems.push(edgeProblems(check.Errors(v), v, allowed))
+      continue
+    }
     // A bad rule among seven spread from the defaults: name the one.
     const badRule = name === 'rateLimit' && typeof v === 'object' && v !== null && !Array.isArray(v)
       ? Object.entries(v).find(([, rule]) => !ruleCheck.Check(rule))
@@ -244,6 +267,54 @@ function crossChecks (o: AppFirewallOptions & typeof defaults, fromEnv: Readonly
     problems.push('"redis" and "store" are both set: pass one shared store (redis builds the Redis store for you)')
   }
   return problems
+}
+
+/**
+ * The schema's complaints about `edge`, each at its path (`edge.cloudflare.accountId`), with the
+ * value given except the token's, and what `edge` must be.
+ */
+function edgeProblems (errors: Iterable<{ keyword: string, instancePath: string, message: string, params: unknown }>, value: unknown, allowed: string): string {
+  const out: string[] = []
+  for (const e of errors) {
+    if (e.keyword === 'boolean' || out.length >= 5) continue
+    const parts = e.instancePath.split('/').filter((x) => x !== '')
+    const path = ['edge', ...parts].join('.')
+    const extra = e.params as { additionalProperties?: string[], requiredProperties?: string[] } | undefined
+    if (e.keyword === 'additionalProperties') {
+      out.push(`unknown key "${(extra?.additionalProperties ?? []).join('", "')}" in "${path}"`)
+      continue
+    }
+    if (e.keyword === 'required') {
+      out.push(`"${path}" needs ${(extra?.requiredProperties ?? []).map((k) => `"${k}"`).join(', ') || 'more keys'}`)
+      continue
+    }
+    let at: unknown = value
+    for (const p of parts) at = (at as Record<string, unknown> | undefined)?.[p]
+    out.push(`"${path}" ${e.message}, got ${parts.at(-1) === 'apiToken' ? 'something else' : show(at)}`)
+  }
+  return `${out.join('; ')}: "edge" must be ${allowed}`
+}
+
+/** `edge.cloudflare` with defaults; what is wrong goes into `problems` (the token is never shown). */
+function resolveEdge (cf: NonNullable<AppFirewallOptions['edge']>['cloudflare'], env: NodeJS.ProcessEnv, problems: string[]): ResolvedEdge | undefined {
+  const token = cf.apiToken ?? (env.CLOUDFLARE_API_TOKEN === '' ? undefined : env.CLOUDFLARE_API_TOKEN)
+  const before = problems.length
+  if (token === undefined) problems.push('"edge.cloudflare.apiToken" is required for edge sync (or set CLOUDFLARE_API_TOKEN), got nothing')
+  else if (!HEADER_SAFE.test(token)) problems.push(`"edge.cloudflare.apiToken" must be visible ASCII characters only (trim a token read from a file), got ${token.length} characters that are not${cf.apiToken === undefined ? ' (from CLOUDFLARE_API_TOKEN)' : ''}`)
+  const baseUrl = cf.baseUrl ?? EDGE_DEFAULTS.baseUrl
+  if (!isHttpUrl(baseUrl)) problems.push(`"edge.cloudflare.baseUrl" must be an http(s) URL, got ${show(baseUrl)}`)
+  if (problems.length > before || token === undefined) return undefined
+  return Object.freeze({
+    accountId: cf.accountId.toLowerCase(),
+    listId: cf.listId.toLowerCase(),
+    apiToken: token,
+    includeShadow: cf.includeShadow ?? false,
+    classes: cf.classes === undefined ? undefined : Object.freeze(Array.from(cf.classes)),
+    maxItems: cf.maxItems ?? EDGE_DEFAULTS.maxItems,
+    syncIntervalMs: cf.syncIntervalMs ?? EDGE_DEFAULTS.syncIntervalMs,
+    minListedMs: cf.minListedMs ?? EDGE_DEFAULTS.minListedMs,
+    baseUrl
+  })
 }
 
 // procfs and sysfs: Node's recursive mkdir never returns there (it spins on

@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Dispatcher } from 'undici'
 import type { LimitStore } from './limit/store'
 import type { RateLimiterStats } from './limit/limiter'
+import type { EdgeSyncStats } from './edge/sync'
 
 export type { RateLimiterStats } from './limit/limiter'
 export type { SharedCallStats } from './limit/shared-calls'
@@ -190,10 +191,45 @@ export interface AppFirewallOptions {
   maxQueueBytes?: number
   /** gzip level of a batch, 0-9. Default: `1`. */
   gzipLevel?: number
+  /**
+   * Edge sync: blocked IPs into a Cloudflare account IP list, removed when their block ends. Needs the
+   * optional peer `cloudflare`. Off when not given.
+   */
+  edge?: EdgeOptions
+}
+
+/** Where blocked IPs are listed at the edge (the `edge` option). */
+export interface EdgeOptions {
+  cloudflare: CloudflareEdgeOptions
+}
+
+/**
+ * A Cloudflare account IP list kept in step with the limiter's blocks, through Cloudflare's Lists API
+ * (https://developers.cloudflare.com/waf/tools/lists/lists-api/).
+ */
+export interface CloudflareEdgeOptions {
+  /** The account's id: 32 hex characters (dashboard, Account home > Account ID). */
+  accountId: string
+  /** The list's id (32 hex characters; not its name): `GET /accounts/{accountId}/rules/lists` shows it. */
+  listId: string
+  /** An API token with Account > Account Filter Lists > Edit on that account. Falls back to `CLOUDFLARE_API_TOKEN`. */
+  apiToken?: string
+  /** Also list IPs marked `would_block` in shadow mode (`enforceRateLimit: false`). Default: `false`. */
+  includeShadow?: boolean
+  /** Only blocks of these classes (rateLimit keys) are listed. Default: every class. */
+  classes?: string[]
+  /** Most keys this sync keeps listed; further blocks are not listed until some end (`stats().edge.skippedFull`). Default: `1000`. */
+  maxItems?: number
+  /** How often additions and removals are batched and sent, in ms (at least 1000). Default: `10000`. */
+  syncIntervalMs?: number
+  /** Shortest time an IP stays listed, in ms, however short its block. Default: `0` (the block's own length). */
+  minListedMs?: number
+  /** The API's base URL. Default: `"https://api.cloudflare.com/client/v4"`. */
+  baseUrl?: string
 }
 
 /** Options kept out of `app.appfirewall.options`: the key (a secret), and the functions and clients handed to the parts that use them. */
-export type HiddenOptionName = 'apiKey' | 'skip' | 'onLimited' | 'redis' | 'store' | 'dispatcher'
+export type HiddenOptionName = 'apiKey' | 'skip' | 'onLimited' | 'redis' | 'store' | 'dispatcher' | 'edge'
 
 /** Options without a default: `undefined` in ResolvedOptions when not given. */
 export type UndefaultedOptionName = 'environment' | 'localLogPath'
@@ -266,6 +302,8 @@ export interface AppFirewallStats {
   clipped: number
   /** The rate limiter (tracked keys, blocks, evictions, a shared store's calls and its own stats); null when nothing is limited. */
   limiter: RateLimiterStats | null
+  /** The edge sync's work and failures (see EdgeSyncStats); null when edge sync is off. */
+  edge: EdgeSyncStats | null
   /** HTTP status of the last response from the ingest, or null. */
   lastStatus: number | null
   /** RFC 3339 time of the last send attempt (POST or append), or null. */

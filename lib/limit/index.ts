@@ -12,6 +12,8 @@ export type { LimitBlockListener, LimitCount, LimitRule, LimitStore } from './st
 
 export interface LimiterParts {
   onLimited: ((ip: string, info: LimitedInfo) => void) | undefined
+  /** Told of each block this process announces (the edge sync). */
+  onBlock?: ((key: string, classification: string, ms: number, now: number) => void) | undefined
   /** The user's ioredis client: the Redis store is built on it. */
   redis: RedisLike | undefined
   /** A shared store of the user's own (options refuse it together with `redis`). */
@@ -36,6 +38,7 @@ export function createLimiter (options: ResolvedOptions, parts: LimiterParts): R
     siteFactor: options.ipv6SiteFactor,
     enforce: options.enforceRateLimit,
     onLimited: parts.onLimited,
+    onBlock: parts.onBlock,
     store,
     closeGraceMs: options.closeGraceMs,
     onHookError: parts.onHookError,

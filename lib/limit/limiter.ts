@@ -15,6 +15,11 @@ export interface RateLimiterOptions {
   maxTrackedIps: number
   enforce: boolean
   onLimited?: ((ip: string, info: LimitedInfo) => void) | undefined
+  /**
+   * Told of each block this process announces (where onLimited runs): the key, its class, how long
+   * (ms) and when it started (epoch ms). The edge sync's offer(); must not throw or wait.
+   */
+  onBlock?: ((key: string, classification: LimitClass, ms: number, now: number) => void) | undefined
   /** A shared store counted beside the in-process one (the Redis store, or the user's own). Closed by `close()`. */
   store?: LimitStore | undefined
   /** How long `close()` waits for the shared store's close, in ms (default: the option's). */
@@ -95,6 +100,7 @@ export class RateLimiter {
   private readonly longestWindow: number
   private readonly enforce: boolean
   private readonly onLimited: ((ip: string, info: LimitedInfo) => void) | undefined
+  private readonly onBlock: ((key: string, classification: LimitClass, ms: number, now: number) => void) | undefined
   private readonly closeGraceMs: number
   private readonly onHookError: ((err: unknown) => void) | undefined
   private readonly log: PluginLog
@@ -121,6 +127,7 @@ export class RateLimiter {
     this.blocks = new BlockTable(opts.maxTrackedIps)
     this.enforce = opts.enforce
     this.onLimited = opts.onLimited
+    this.onBlock = opts.onBlock
     this.closeGraceMs = opts.closeGraceMs ?? defaults.closeGraceMs
     this.onHookError = opts.onHookError
     this.log = opts.log
@@ -196,7 +203,7 @@ export class RateLimiter {
     // window from it, not for what is left of the clock's window, which may be a moment.
     const ms = rule.max === 0 ? rule.windowMs : rule.windowMs - (now % rule.windowMs)
     this.hold(key, now + ms, now)
-    this.notify(ip, key, rule, est, ms)
+    this.notify(ip, key, rule, est, ms, now)
     return ms
   }
 
@@ -262,7 +269,7 @@ export class RateLimiter {
     this.hold(key, now + ms, now)
     // Without `started`, the hit whose count is max + 1 started the block.
     const here = typeof started === 'boolean' ? started : count === rule.max + 1
-    if (here && !had) this.notify(call.ip, key, rule, count, ms)
+    if (here && !had) this.notify(call.ip, key, rule, count, ms, now)
   }
 
   // A block decided elsewhere, delivered by the store's subscription. Never
@@ -282,7 +289,12 @@ export class RateLimiter {
     this.hold(key, now + Math.min(blockedMs, longest), now)
   }
 
-  private notify (ip: string, key: string, rule: LimitRule, count: number, ms: number): void {
+  private notify (ip: string, key: string, rule: LimitRule, count: number, ms: number, now: number): void {
+    if (this.onBlock !== undefined) {
+      try {
+        this.onBlock(key, rule.classification, ms, now)
+      } catch {} // the edge sync's offer never throws; a bug there must not cost the user's hook
+    }
     const fn = this.onLimited
     if (fn === undefined) return
     try {
