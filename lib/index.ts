@@ -163,6 +163,9 @@ namespace appFirewall {
   export type LimitCount = import('./types').LimitCount
   export type LimitBlockListener = import('./types').LimitBlockListener
   export type RateLimiterStats = import('./types').RateLimiterStats
+  export type EdgeOptions = import('./types').EdgeOptions
+  export type CloudflareEdgeOptions = import('./types').CloudflareEdgeOptions
+  export type EdgeSyncStats = import('./edge/sync').EdgeSyncStats
 }
 
 export = appFirewall

@@ -14,7 +14,8 @@ import appFirewall, {
   type AppFirewallStats,
   type Classification,
   type LimitClass,
-  type ResolvedOptions
+  type ResolvedOptions,
+  type EdgeSyncStats
 } from '..'
 
 const app = Fastify()
@@ -39,6 +40,12 @@ app.register(appFirewall.default, { mode: 'off' })
 app.register(appFirewall)
 app.register(appFirewall, { mode: 'off', maxEventBytes: 16_384, maxCustomEventsPerRequest: 100, maxQueueBytes: 16_777_216 })
 expectError(app.register(appFirewall, { maxQueueBytes: '16MB' }))
+// edge sync: the Cloudflare list's ids are required, the token may come from the environment
+app.register(appFirewall, { enforceRateLimit: true, edge: { cloudflare: { accountId: '0123456789abcdef0123456789abcdef', listId: 'fedcba9876543210fedcba9876543210' } } })
+app.register(appFirewall, { edge: { cloudflare: { accountId: 'a', listId: 'b', apiToken: 't', includeShadow: true, classes: ['scanner-certain'], maxItems: 500, syncIntervalMs: 5000, minListedMs: 3_600_000, baseUrl: 'https://gw.example/client/v4' } } })
+expectError(app.register(appFirewall, { edge: { cloudflare: { accountId: 'a' } } }))
+expectError(app.register(appFirewall, { edge: { accountId: 'a', listId: 'b' } }))
+expectError(app.register(appFirewall, { edge: { cloudflare: { accountId: 'a', listId: 'b', maxItems: '1000' } } }))
 
 // ...and rejects bad ones.
 expectError(app.register(appFirewall, { mode: 'loud' }))
@@ -75,6 +82,8 @@ expectType<ResolvedOptions>(app.appfirewall.options)
 expectType<number>(app.appfirewall.stats().dropped.overflow)
 expectType<number>(app.appfirewall.stats().ignored.overRequestCap)
 expectType<number>(app.appfirewall.stats().clipped)
+expectType<EdgeSyncStats | null>(app.appfirewall.stats().edge)
+expectType<number | undefined>(app.appfirewall.stats().edge?.skippedFull)
 expectError(app.appfirewall.options.apiKey)
 
 // named helpers
