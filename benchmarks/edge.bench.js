@@ -49,17 +49,17 @@ function offerFlood () {
     log: { warn () {}, info () {} }
   })
   const N = 1_000_000
-  const keys = new Array(N)
-  for (let i = 0; i < N; i++) keys[i] = `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`
-  globalThis.gc?.()
+  const key = (i) => `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64`
+  globalThis.gc()
   const before = process.memoryUsage().heapUsed
   const now = Date.now()
   const t = process.hrtime.bigint()
-  for (let i = 0; i < N; i++) sync.offer(keys[i], 'scanner-certain', 60_000, now)
+  // The key is made in the loop, as the limiter makes it per request: its cost is in the figure.
+  for (let i = 0; i < N; i++) sync.offer(key(i), 'scanner-certain', 60_000, now)
   const ns = Number(process.hrtime.bigint() - t) / N
-  globalThis.gc?.()
+  globalThis.gc()
   const s = sync.stats()
-  console.log(`\noffer() of ${N} distinct keys: ${ns.toFixed(0)} ns each; queued ${s.queued}, dropped ${s.dropped}; heap held ${((process.memoryUsage().heapUsed - before) / 1048576).toFixed(1)} MB (the keys themselves excluded)`)
+  console.log(`\noffer() of ${N} distinct keys (each made in the loop): ${ns.toFixed(0)} ns each; queued ${s.queued}, dropped ${s.dropped}; heap held afterwards ${((process.memoryUsage().heapUsed - before) / 1048576).toFixed(1)} MB`)
 }
 
 console.log(`node ${process.version}, ${require('node:os').cpus()[0].model}, ${require('node:os').cpus().length} cores`)

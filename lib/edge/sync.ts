@@ -111,7 +111,8 @@ export class EdgeSync {
     lastSyncAt: null
   }
 
-  private offers = new Map<string, Want>()
+  // Offers not yet handed over; the comment is written at hand-over, not on the request path.
+  private offers = new Map<string, Offer>()
   private listed = new Map<string, Listed>()
   // Keys counted in skippedFull, until their block ends: a want still skipped next round is not counted again.
   private readonly skipped = new Map<string, number>()
@@ -162,14 +163,18 @@ export class EdgeSync {
     const until = now + Math.max(ms, this.opts.minListedMs)
     const had = this.offers.get(key)
     if (had !== undefined) {
-      if (until > had.until) this.offers.set(key, { key, until, note: note(classification, now, until) })
+      if (until > had.until) {
+        had.until = until
+        had.classification = classification
+        had.at = now
+      }
       return
     }
     if (this.offers.size >= MAX_OFFERS) {
       this.s.dropped++
       return
     }
-    this.offers.set(key, { key, until, note: note(classification, now, until) })
+    this.offers.set(key, { until, classification, at: now })
   }
 
   /** Starts the rounds: the first at once (a leader reads the list and removes what expired while no one synced). */
@@ -271,7 +276,9 @@ export class EdgeSync {
     const batch = this.offers
     this.offers = new Map()
     try {
-      await this.coordinator.offer(Array.from(batch.values()), this.now())
+      const wants: Want[] = []
+      for (const [key, o] of batch) wants.push({ key, until: o.until, note: note(o.classification, o.at, o.until) })
+      await this.coordinator.offer(wants, this.now())
     } catch (err) {
       // Put them back, newest offers first in line for the room left.
       for (const [key, w] of batch) {
@@ -514,6 +521,13 @@ export class EdgeSync {
 }
 
 class LostLease extends Error {}
+
+/** A block offered: until when (epoch ms), its class and when it started. */
+interface Offer {
+  until: number
+  classification: string
+  at: number
+}
 
 /** The item's comment: what it is, the class, when the block started and when it ends (RFC 3339, seconds). */
 function note (classification: string, now: number, until: number): string {
