@@ -32,14 +32,14 @@ interface Run {
 }
 
 /** The command in-process, with its own stdout and stderr (stderr not a terminal: no progress unless asked). */
-async function cli (argv: string[], stdin: Readable = Readable.from([])): Promise<Run> {
+async function cli (argv: string[], stdin: Readable = Readable.from([]), now: () => number = () => NOW): Promise<Run> {
   const stdout = new PassThrough()
   const stderr = new PassThrough()
   let out = ''
   let err = ''
   stdout.on('data', (c) => { out += String(c) })
   stderr.on('data', (c) => { err += String(c) })
-  const io: CliIo = { stdout, stderr, stdin, now: () => NOW }
+  const io: CliIo = { stdout, stderr, stdin, now }
   const code = await main(argv, io)
   return { code, stdout: out, stderr: err }
 }
@@ -295,8 +295,37 @@ test('usage: --help, errors exit 2 with a hint, progress only when asked or on a
   t.notMatch(quiet.stderr, /MiB/, 'no progress on a stderr that is not a terminal')
   const progress = await cli(['report', '--progress', file])
   t.equal(progress.code, 0)
+  t.notMatch(progress.stderr, /MiB/, 'a file read within the first 2 s shows no progress')
   const version = await cli(['--version'])
   t.match(version.stdout, /^\d+\.\d+\.\d+/)
+})
+
+test('progress: on stderr every 2 s when asked, redrawn in place on a terminal, cleared before an error line and at the end', async (t) => {
+  const file = join(tempDir(), 'p.ndjson')
+  writeFileSync(file, Array.from({ length: 3 }, () => EV('192.0.2.1')).join('\n') + '\n')
+  let clock = NOW
+  const ticking = (): number => (clock += 2500)
+  // Chunks of a stdin pipe, each a tick of the clock.
+  const chunks = (): Readable => Readable.from([EV('192.0.2.1') + '\n', 'oops\n', EV('192.0.2.2') + '\n'].map((l) => Buffer.from(l)))
+  const plain = await cli(['report', '--progress', '-'], chunks(), ticking)
+  t.match(plain.stderr, /^\(stdin\): 0\.0 MiB, 1 lines, 0\.0 MiB\/s\n/, 'a line per report on a pipe or a file')
+  t.notMatch(plain.stderr, /\r/)
+  t.equal(plain.stdout.includes('MiB/s'), false, 'never on stdout')
+
+  const stderr = new PassThrough()
+  Object.assign(stderr, { isTTY: true })
+  let err = ''
+  stderr.on('data', (c) => { err += String(c) })
+  const stdout = new PassThrough()
+  stdout.resume()
+  t.equal(await main(['report', file, '-'], { stdout, stderr, stdin: chunks(), now: ticking }), 0)
+  // eslint-disable-next-line no-control-regex -- the escape sequence is what is tested
+  t.match(err, /\r\(stdin\): [^\n]*\u001b\[K/, 'drawn in place on a terminal')
+  // eslint-disable-next-line no-control-regex -- the escape sequence is what is tested
+  t.match(err, /\r\u001b\[K[^\r]*\(stdin\):2: malformed line skipped/, 'cleared before an error line')
+  t.match(err, /p\.ndjson: 100% /, 'a file shows its percentage')
+  const noProgress = await cli(['report', '--no-progress', '-'], chunks(), ticking)
+  t.notMatch(noProgress.stderr, /MiB/)
 })
 
 test('--since and --until keep a window of events (UTC), ages are relative to now', async (t) => {

@@ -47,12 +47,38 @@ function processIo (): CliIo {
 /** Resolves once `text` has been handed to the stream (or the stream failed: a closed pipe must not hang the command). */
 function write (stream: Writable, text: string): Promise<void> {
   return new Promise((resolve) => {
-    if (text === '' || stream.destroyed) {
+    if (stream.destroyed) {
       resolve()
       return
     }
     stream.write(text, () => resolve())
   })
+}
+
+/**
+ * Writes the pieces in turn, waiting for 'drain' whenever the stream's buffer
+ * is full, so a large report is never all queued in memory. Stops when the
+ * stream fails or closes (a reader that went away).
+ */
+async function writePieces (stream: Writable, pieces: Iterable<string>): Promise<void> {
+  for (const piece of pieces) {
+    if (stream.destroyed || stream.writableEnded) return
+    if (!stream.write(piece)) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          stream.off('drain', done)
+          stream.off('close', done)
+          stream.off('error', done)
+          resolve()
+        }
+        stream.on('drain', done)
+        stream.on('close', done)
+        stream.on('error', done)
+      })
+    }
+  }
+  // Resolves once what was written has been handed on.
+  await write(stream, '')
 }
 
 /**
@@ -205,8 +231,8 @@ async function report (args: ReportArgs, io: CliIo): Promise<number> {
     const per = files.filter((f) => f.malformed > 0).map((f) => `${printable(f.path, 200)}: ${f.malformed}`).join(', ')
     io.stderr.write(`${PROGRAM} report: ${malformed} malformed line${malformed === 1 ? '' : 's'} skipped (${per})\n`)
   }
-  const data = summarize(agg, files, args.top)
-  const text = args.format === 'json' ? formatJson(data) : args.format === 'csv' ? formatCsv(data) : formatText(data, { top: args.top, hours: args.hours })
-  await write(io.stdout, text)
+  const summary = summarize(agg, files, args.top)
+  const pieces = args.format === 'json' ? formatJson(summary) : args.format === 'csv' ? formatCsv(summary) : [formatText(summary, { top: args.top, hours: args.hours })]
+  await writePieces(io.stdout, pieces)
   return status
 }

@@ -1,9 +1,11 @@
 // The three outputs of the report: text for a person at a terminal, JSON
-// (the ReportData as it is) and CSV for a Cloudflare IP list upload.
+// (the ReportData as it is) and CSV for a Cloudflare IP list upload. JSON
+// and CSV are made piece by piece (generators), so that tens of thousands
+// of IP rows are never all in memory as text at once.
 // Every string in them came from an event file, which anyone who can reach
 // the app can fill: text and CSV keep only printable characters, so a
 // crafted path or rule name cannot move the terminal's cursor or add a row.
-import type { HourRow, IpRow, ReportData } from './summary'
+import type { HourRow, IpRow, Summary } from './summary'
 
 /** Output formats of `--format`. */
 export type Format = 'text' | 'json' | 'csv'
@@ -79,7 +81,8 @@ export interface TextOptions {
 }
 
 /** The report for a person: what was read, events per type and class, rules, signals, the IPs that matter, per hour. */
-export function formatText (r: ReportData, opts: TextOptions): string {
+export function formatText (s: Summary, opts: TextOptions): string {
+  const r = s.data
   const out: string[] = []
   const t = r.totals
   out.push('appfirewall-fastify report')
@@ -132,7 +135,12 @@ export function formatText (r: ReportData, opts: TextOptions): string {
 
   ipSection(out, 'Top scanner IPs (by scanner 404s; IPv6 per /64)', r.top_scanner_ips, r.top_scanner_ips.length, opts.top)
   if (r.top_signal_ips.length > 0) ipSection(out, 'Top IPs by signals (validation, parse, auth)', r.top_signal_ips, r.top_signal_ips.length, opts.top)
-  ipSection(out, 'IPs that would have been blocked (all of them: --format csv)', r.blocked_ips, r.blocked_ips.length, opts.top)
+  const blocked: IpRow[] = []
+  for (const e of s.blockedIps()) {
+    if (blocked.length === opts.top) break
+    blocked.push(e)
+  }
+  ipSection(out, 'IPs that would have been blocked (all of them: --format csv)', blocked, s.blockedCount, opts.top)
 
   hourSection(out, r.hours, opts.hours)
 
@@ -177,9 +185,28 @@ function hourSection (out: string[], hours: HourRow[], latest: number): void {
     [false, true, true, true, true, true, true]))
 }
 
-/** The report as JSON (one document, indented, newline-terminated). */
-export function formatJson (r: ReportData): string {
-  return JSON.stringify(r, null, 2) + '\n'
+/** Rows of JSON text written per piece: large enough that writes are few, small enough that a piece stays small. */
+const ROWS_PER_PIECE = 256
+
+/**
+ * The report as one JSON document (indented, newline-terminated), in
+ * pieces: everything but `blocked_ips` first, then its rows a few hundred at
+ * a time.
+ */
+export function * formatJson (s: Summary): Generator<string> {
+  const head = JSON.stringify(s.data, null, 2)
+  // `head` ends with "\n}": blocked_ips goes in as the last key.
+  yield head.slice(0, head.length - 2) + ',\n  "blocked_ips": ['
+  let piece = ''
+  let n = 0
+  for (const e of s.blockedIps()) {
+    piece += (n === 0 ? '\n    ' : ',\n    ') + JSON.stringify(e, null, 2).replace(/\n/g, '\n    ')
+    if (++n % ROWS_PER_PIECE === 0) {
+      yield piece
+      piece = ''
+    }
+  }
+  yield piece + (n === 0 ? ']\n}\n' : '\n  ]\n}\n')
 }
 
 /** Characters a CSV description keeps; anything else (a comma, a quote, a newline) becomes `_`. */
@@ -209,8 +236,15 @@ export function csvDescription (e: IpRow): string {
  * longest IPv6 prefix such a list accepts and the one the plugin's limiter
  * counts.
  */
-export function formatCsv (r: ReportData): string {
-  let out = ''
-  for (const e of r.blocked_ips) out += e.ip + ',' + csvDescription(e) + '\n'
-  return out
+export function * formatCsv (s: Summary): Generator<string> {
+  let piece = ''
+  let n = 0
+  for (const e of s.blockedIps()) {
+    piece += e.ip + ',' + csvDescription(e) + '\n'
+    if (++n % ROWS_PER_PIECE === 0) {
+      yield piece
+      piece = ''
+    }
+  }
+  if (piece !== '') yield piece
 }

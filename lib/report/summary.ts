@@ -50,7 +50,11 @@ export interface HourRow {
   blocked: number
 }
 
-/** Everything `report` found, as `--format json` prints it. Name counters are sorted largest first; `(other)` holds names past a cap. */
+/**
+ * Everything `report` found, as `--format json` prints it. Name counters are
+ * sorted largest first; `(other)` holds names past a cap. `blocked_ips`
+ * comes last: it can hold every tracked IP, so it is written row by row.
+ */
 export interface ReportData {
   report_version: 1
   files: FileRow[]
@@ -89,8 +93,6 @@ export interface ReportData {
   /** Top `--top` keys by scanner 404s, and by signals. */
   top_scanner_ips: IpRow[]
   top_signal_ips: IpRow[]
-  /** Every key marked would_block or blocked, most marked first: the CSV's rows. */
-  blocked_ips: IpRow[]
   /** True when a cap dropped something: per-IP counts are then lower bounds (see limits). */
   approximate: boolean
   limits: {
@@ -105,6 +107,22 @@ export interface ReportData {
     /** Events whose hour found the hour table full (in the totals, in no hour). */
     events_outside_hours: number
   }
+  /** Every key marked would_block or blocked, most marked first: the CSV's rows. */
+  blocked_ips: IpRow[]
+}
+
+/**
+ * The report before it is written: everything but `blocked_ips`, which can
+ * hold every tracked IP (tens of thousands) and is made one row at a time
+ * while it is written, so the rows and their text never sit in memory all
+ * at once.
+ */
+export interface Summary {
+  data: Omit<ReportData, 'blocked_ips'>
+  /** How many rows `blockedIps()` yields. */
+  blockedCount: number
+  /** The keys marked would_block or blocked, most marked first. */
+  blockedIps: () => Generator<IpRow>
 }
 
 function row (ip: string, e: IpEntry): IpRow {
@@ -129,23 +147,25 @@ function byIp (a: [string, IpEntry], b: [string, IpEntry]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0
 }
 
-/** The `n` entries with the largest `score` (ties: more weight, then by key), only those with a score above 0. */
-function top (entries: Array<[string, IpEntry]>, score: (e: IpEntry) => number, n: number): IpRow[] {
+/** The entries with a `score` above 0, largest first (ties: more weight, then by key). */
+function ranked (entries: Array<[string, IpEntry]>, score: (e: IpEntry) => number): Array<[string, IpEntry]> {
   return entries.filter(([, e]) => score(e) > 0)
     .sort((a, b) => score(b[1]) - score(a[1]) || b[1].weight - a[1].weight || byIp(a, b))
-    .slice(0, n)
-    .map(([k, e]) => row(k, e))
+}
+
+function top (entries: Array<[string, IpEntry]>, score: (e: IpEntry) => number, n: number): IpRow[] {
+  return ranked(entries, score).slice(0, n).map(([k, e]) => row(k, e))
 }
 
 /** The report of what `agg` counted over `files`; the top lists hold `topN` rows each. */
-export function summarize (agg: Aggregator, files: FileRow[], topN: number): ReportData {
+export function summarize (agg: Aggregator, files: FileRow[], topN: number): Summary {
   const entries = [...agg.ips.map]
   const hours: HourRow[] = [...agg.hours].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([k, h]) => {
     const r: Record<string, number | string> = { hour: k + ':00:00Z' }
     HOUR_COLUMNS.forEach((c, i) => { r[c] = h[i]! })
     return r as unknown as HourRow
   })
-  const blockedRows = top(entries, (e) => e.wouldBlock + e.blocked, Infinity)
+  const blocked = ranked(entries, (e) => e.wouldBlock + e.blocked)
   let wouldIps = 0
   let blockedIps = 0
   for (const [, e] of entries) {
@@ -153,7 +173,7 @@ export function summarize (agg: Aggregator, files: FileRow[], topN: number): Rep
     if (e.blocked > 0) blockedIps++
   }
   const ips = agg.ips
-  return {
+  const data: Omit<ReportData, 'blocked_ips'> = {
     report_version: 1,
     files,
     window: { since: agg.window.since ?? null, until: agg.window.until ?? null },
@@ -181,7 +201,6 @@ export function summarize (agg: Aggregator, files: FileRow[], topN: number): Rep
     hours,
     top_scanner_ips: top(entries, (e) => e.scanner, topN),
     top_signal_ips: top(entries, (e) => e.signals, topN),
-    blocked_ips: blockedRows,
     approximate: ips.evicted > 0 || agg.outsideHours > 0,
     limits: {
       max_ips: ips.cap,
@@ -191,6 +210,13 @@ export function summarize (agg: Aggregator, files: FileRow[], topN: number): Rep
       max_undercount: ips.maxEvictedWeight,
       max_hours: agg.limits.maxHours,
       events_outside_hours: agg.outsideHours
+    }
+  }
+  return {
+    data,
+    blockedCount: blocked.length,
+    blockedIps: function * () {
+      for (const [k, e] of blocked) yield row(k, e)
     }
   }
 }
