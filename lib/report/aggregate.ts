@@ -140,9 +140,17 @@ export class IpEntry {
   /** First `ua_class` and `cf_country` seen. */
   uaClass: string | undefined
   country: string | undefined
-  /** Earliest and latest `ts` of its tallied events. */
-  first = ''
-  last = ''
+  /** Earliest and latest `ts` of its tallied events, epoch ms (±Infinity until one has a ts): numbers, updated in place, where a string per event would be garbage per event. */
+  first = Infinity
+  last = -Infinity
+
+  /** Back to a fresh entry, for reuse. */
+  reset (): void {
+    this.weight = this.scanner = this.certain = this.signals = this.wouldBlock = this.blocked = this.tool = 0
+    this.rules = this.signalKinds = this.uaClass = this.country = undefined
+    this.first = Infinity
+    this.last = -Infinity
+  }
 }
 
 /**
@@ -156,6 +164,11 @@ export class IpEntry {
  */
 export class IpTable {
   readonly map = new Map<string, IpEntry>()
+  // Entries trimmed out, reused for the next new keys: on a file of millions
+  // of one-probe addresses, entries that had lived long enough to reach V8's
+  // old space would otherwise die there by the hundred thousand, and the heap
+  // grows to hundreds of MB before a full collection takes them back.
+  private free: IpEntry[] = []
   /** Keys dropped, and of those, keys that had been marked would_block or blocked. */
   evicted = 0
   evictedBlocked = 0
@@ -169,7 +182,7 @@ export class IpTable {
     let e = this.map.get(key)
     if (e === undefined) {
       if (this.map.size >= this.cap) this.trim()
-      e = new IpEntry()
+      e = this.free.pop() ?? new IpEntry()
       this.map.set(own(key), e)
     }
     return e
@@ -184,6 +197,8 @@ export class IpTable {
       this.map.delete(key)
       if (e.weight > this.maxEvictedWeight) this.maxEvictedWeight = e.weight
       if (marked(e) === 1) this.evictedBlocked++
+      e.reset()
+      this.free.push(e)
     }
     this.evicted += n
   }
@@ -379,8 +394,9 @@ export class Aggregator {
       if (country !== undefined) t.country = this.interner.intern(country)
     }
     if (ts !== undefined) {
-      if (t.first === '' || ts < t.first) t.first = own(ts)
-      if (ts > t.last) t.last = own(ts)
+      const ms = Date.parse(ts)
+      if (ms < t.first) t.first = ms
+      if (ms > t.last) t.last = ms
     }
     return undefined
   }

@@ -138,8 +138,8 @@ function row (ip: string, e: IpEntry): IpRow {
     signal_kinds: e.signalKinds?.sorted() ?? {},
     ua_class: e.uaClass ?? null,
     country: e.country ?? null,
-    first_seen: e.first === '' ? null : e.first,
-    last_seen: e.last === '' ? null : e.last
+    first_seen: e.first === Infinity ? null : new Date(e.first).toISOString(),
+    last_seen: e.last === -Infinity ? null : new Date(e.last).toISOString()
   }
 }
 
