@@ -156,7 +156,7 @@ export const optionTable = {
     schema: Type.Integer({ minimum: 0, maximum: 1000 }),
     allowed: 'an integer from 0 to 1000 (0 turns /48 counting off)',
     default: 5,
-    doc: 'IPv6 clients are also counted per /48 (one site: whoever holds it can rotate through 65 536 /64s), against each class\'s `max` × this factor; a /48 over its limit is blocked whole, every /64 in it. `0` counts per /64 only.'
+    doc: 'IPv6 clients are also counted per /48 (one site: whoever holds it can rotate through 65 536 /64s), against each class\'s `max` × this factor (a class of `max: 0` allows a /48 this factor minus one hits, so that one /64\'s first hit blocks that /64, not its site); a /48 over its limit is blocked whole, every /64 in it. `0` counts per /64 only.'
   },
   maxTrackedIps: {
     schema: Type.Integer({ minimum: 100, maximum: 10_000_000 }),

@@ -123,7 +123,7 @@ export interface AppFirewallOptions {
   onLimited?: (ip: string, info: LimitedInfo) => void
   /**
    * IPv6 clients are also counted per /48, the prefix one site holds (RFC 6177): a /48 is over a class's
-   * limit past `max × ipv6SiteFactor` hits in the class's window, and is then blocked whole, every /64
+   * limit past `max × ipv6SiteFactor` hits in the class's window (`ipv6SiteFactor - 1` for a class of `max: 0`), and is then blocked whole, every /64
    * inside it. An integer 0-1000; 0 counts IPv6 per /64 only. Default: `5`.
    */
   ipv6SiteFactor?: number

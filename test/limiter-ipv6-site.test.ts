@@ -128,3 +128,23 @@ test('a /48 block from a shared store covers its /64s and lasts at most its clas
   listener('2001:db8:6::/48', 1000, '__proto__' as 'scanner')
   t.equal(rl.blockedFor('2001:db8:6:1::/64', Date.now()), 0)
 })
+
+test('a class of max 0 blocks the /64 of a first hit, not its /48; the /48 falls at the factor-th /64', async (t) => {
+  const limited: string[] = []
+  const rl = new RateLimiter({
+    rules: { 'scanner-certain': { max: 0, windowMs: MIN } },
+    maxTrackedIps: 1000,
+    siteFactor: 5,
+    enforce: true,
+    onLimited: (_ip, info) => { limited.push(info.key) },
+    log
+  })
+  t.teardown(() => rl.close())
+  const first = limiterKey('2001:db8:9:1::5') as string
+  t.ok(rl.hit(first, '2001:db8:9:1::5', 'scanner-certain', T0 + 10) > 0, 'the first hit blocks')
+  t.same(limited, ['2001:db8:9:1::/64'], 'its /64, not the whole site')
+  t.equal(rl.blockedFor(limiterKey('2001:db8:9:2::5') as string, T0 + 20), 0, 'another /64 of the /48 is not blocked')
+  for (let k = 2; k <= 5; k++) rl.hit(limiterKey(`2001:db8:9:${k}::5`) as string, `2001:db8:9:${k}::5`, 'scanner-certain', T0 + 30 + k)
+  t.ok(limited.includes('2001:db8:9::/48'), `the fifth /64 blocks the /48 (${limited.join(', ')})`)
+  t.ok(rl.blockedFor(limiterKey('2001:db8:9:77::1') as string, T0 + 40) > 0, 'and with it every /64 inside')
+})

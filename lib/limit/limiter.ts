@@ -115,7 +115,9 @@ export class RateLimiter {
     let longest = 0
     for (const [classification, r] of Object.entries(opts.rules)) {
       const rule: LimitRule = Object.freeze({ classification, index: list.length, max: r.max, windowMs: r.windowMs })
-      sites.push(Object.freeze({ ...rule, max: r.max * factor }))
+      // A class that marks at the first hit (max 0) would block a whole /48 for one /64's hit:
+      // its site tolerates factor - 1 hits instead, so the /48 falls at the factor-th /64's.
+      sites.push(Object.freeze({ ...rule, max: r.max === 0 ? Math.max(0, factor - 1) : r.max * factor }))
       list.push(rule)
       rules.set(classification, rule)
       if (r.windowMs > longest) longest = r.windowMs
