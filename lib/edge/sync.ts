@@ -59,6 +59,8 @@ export interface EdgeSyncOptions {
   log: PluginLog
   /** Shortest gap between two Lists API calls (ms). Default 1000: at most 300 calls in 5 minutes, a quarter of Cloudflare's 1200. */
   callGapMs?: number
+  /** First wait before polling a bulk operation again (ms), doubling up to ten times this. Default 500. */
+  pollMs?: number
   /** Longest time a bulk operation is polled before the round gives up on it (ms; the next round resumes it). */
   operationWaitMs?: number
   /** How long the lease of a shared coordinator lasts (ms): it is renewed before any call once a third of it has passed. */
@@ -258,8 +260,10 @@ export class EdgeSync {
         this.stepDown()
         return true
       }
+      // A configuration error was logged where it was met, with what to check.
+      if (e?.kind === 'config') return true
       this.warnOnce(`round:${e?.kind ?? ''}`, { err: e?.message }, 'appfirewall: edge sync: a round failed; it is retried with backoff (stats().edge)')
-      return e?.kind === 'config'
+      return false
     }
   }
 
@@ -301,15 +305,16 @@ export class EdgeSync {
     for (let p = 0; p < MAX_PAGES; p++) {
       const page = await this.call((signal) => this.api.page(cursor, PAGE_ITEMS, signal))
       for (const item of page.items) {
+        const key = asKey(item.ip)
         const m = OURS.exec(item.comment)
-        const known = this.listed.get(item.ip)
+        const known = this.listed.get(key)
         if (known !== undefined) {
           known.id = item.id
-          seen.add(item.ip)
+          seen.add(key)
         } else if (m !== null) {
           const until = Date.parse(m[1] as string)
-          this.listed.set(item.ip, { until: Number.isFinite(until) ? until : 0, id: item.id })
-          seen.add(item.ip)
+          this.listed.set(key, { until: Number.isFinite(until) ? until : 0, id: item.id })
+          seen.add(key)
         }
       }
       cursor = page.next
@@ -444,7 +449,8 @@ export class EdgeSync {
         return false
       }
       if (now >= deadline) return false
-      await this.sleep(Math.min(500 * 2 ** Math.min(poll - 1, 4), 5000))
+      const base = this.opts.pollMs ?? 500
+      await this.sleep(Math.min(base * 2 ** Math.min(poll - 1, 4), base * 10))
     }
   }
 
@@ -527,6 +533,15 @@ interface Offer {
   until: number
   classification: string
   at: number
+}
+
+/**
+ * A listed item's ip as a limiter key: Cloudflare's documented item shows a
+ * single IPv4 address as `10.0.0.1/32`, and it stores IPv6 in lower case.
+ */
+function asKey (ip: string): string {
+  if (ip.indexOf(':') === -1) return ip.endsWith('/32') ? ip.slice(0, -3) : ip
+  return ip.toLowerCase()
 }
 
 /** The item's comment: what it is, the class, when the block started and when it ends (RFC 3339, seconds). */
