@@ -159,10 +159,9 @@ test('gzip NDJSON as an ingest stores it (two concatenated members), through the
   t.same(zipped.top_scanner_ips, plain.top_scanner_ips)
   t.same(zipped.hours, plain.hours)
 
-  if (!built) {
-    t.comment('dist/report/cli.js missing (run npm run build): the bin itself is not exercised')
-    return
-  }
+  // npm test builds first; a missing build fails here rather than leaving the bin untested.
+  t.ok(built, 'dist/report/cli.js exists (run npm run build)')
+  if (!built) return
   const child = await spawnBin(['report', '--format', 'csv', gz, file])
   t.equal(child.code, 0, child.stderr)
   t.equal(child.stderr, '', 'no progress when stderr is not a terminal')
