@@ -19,7 +19,7 @@ interface Rig {
   log: ReturnType<typeof quietLog>
 }
 
-async function rig (t: Test, opts: { fake?: Parameters<typeof startFakeCloudflare>[0], token?: string, maxItems?: number, minListedMs?: number, callGapMs?: number } = {}): Promise<Rig> {
+async function rig (t: Test, opts: { fake?: Parameters<typeof startFakeCloudflare>[0], token?: string, maxItems?: number, minListedMs?: number, callGapMs?: number, operationWaitMs?: number } = {}): Promise<Rig> {
   const cf = await startFakeCloudflare({ accountId: ACCOUNT, listId: LIST, ...opts.fake })
   t.teardown(() => cf.close())
   const log = quietLog()
@@ -32,6 +32,7 @@ async function rig (t: Test, opts: { fake?: Parameters<typeof startFakeCloudflar
     classes: undefined,
     callGapMs: opts.callGapMs ?? 20,
     pollMs: 50,
+    operationWaitMs: opts.operationWaitMs,
     log
   })
   t.teardown(() => sync.close(1000))
@@ -193,4 +194,41 @@ test('close() aborts a round under way and resolves within its grace', async (t)
   t.equal(cf.requests.length, n, 'no call after close')
   sync.offer('192.0.2.101', 'scanner', 60_000, Date.now())
   t.equal(sync.stats().offered, 1, 'an offer after close is ignored')
+})
+
+test('an operation still pending after operationWaitMs ends the round: no other write starts until it is done', async (t) => {
+  const { cf, sync } = await rig(t, { fake: { pendingPolls: 6 }, operationWaitMs: 250 })
+  sync.offer('192.0.2.110', 'scanner', 300, Date.now())
+  sync.start()
+  await waitFor(() => cf.items.has('192.0.2.110'), 8000, 'listed')
+  sync.offer('192.0.2.111', 'scanner', 60_000, Date.now())
+  await waitFor(() => !cf.items.has('192.0.2.110') && cf.items.has('192.0.2.111'), 15_000, 'the first removed, the second listed')
+  t.equal(cf.refusedWhilePending, 0, 'no write while the removal was pending')
+  t.equal(cf.maxPendingOps, 1)
+  t.equal(sync.stats().rateLimited, 0)
+})
+
+test("items of someone else's are never added over, taken over or removed", async (t) => {
+  const { cf, sync } = await rig(t)
+  const at = new Date().toISOString()
+  cf.items.set('192.0.2.120', { id: 'e'.repeat(32), ip: '192.0.2.120', comment: 'kept by hand', created_on: at, modified_on: at })
+  sync.start()
+  await waitFor(() => cf.requests.some((r) => r.method === 'GET' && !r.path.includes('bulk_operations')), 5000, 'the list read')
+  sync.offer('192.0.2.120', 'scanner', 500, Date.now())
+  sync.offer('192.0.2.121', 'scanner', 500, Date.now())
+  await waitFor(() => sync.stats().removed === 1, 8000, 'the sync\'s own item added and removed')
+  t.same(cf.requests.filter((r) => r.method === 'POST').flatMap((r) => (r.body as Array<{ ip: string }>).map((i) => i.ip)), ['192.0.2.121'], 'the hand-kept IP was not added over')
+  t.equal(cf.items.get('192.0.2.120')?.comment, 'kept by hand', 'and is still there, untouched')
+})
+
+test('a failed removal makes the next round read the list again before trying', async (t) => {
+  const { cf, sync } = await rig(t)
+  sync.offer('192.0.2.130', 'scanner', 300, Date.now())
+  sync.start()
+  await waitFor(() => cf.items.has('192.0.2.130'), 5000, 'listed')
+  cf.failNextOp('item not found')
+  await waitFor(() => sync.stats().failedOperations === 1, 5000, 'the failed removal')
+  const at = cf.requests.length
+  await waitFor(() => cf.requests.slice(at).some((r) => r.method === 'GET' && !r.path.includes('bulk_operations')), 5000, 'a listing after the failure')
+  t.pass('the list was read again')
 })

@@ -91,6 +91,7 @@ test('off mode adds no hooks yet request.appfirewall has ip and a no-op record',
     ignored: { afterResponse: 0, outsideRequest: app.appfirewall.stats().ignored.outsideRequest, overRequestCap: 0 },
     clipped: 0,
     limiter: null,
+    edge: null,
     lastStatus: null,
     lastSendAt: null
   })

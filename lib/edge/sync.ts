@@ -141,6 +141,8 @@ export class EdgeSync {
   private readonly failedOps = { add: 0, remove: 0 }
   // The bulk operation under way: while it is, no other write starts.
   private op: PendingOp | undefined
+  // Keys the list holds as items that are not this sync's (by their comment), as of the last complete listing.
+  private foreign = new Set<string>()
   // Set when this instance becomes the leader: load the state and read the list before anything else.
   private fresh = true
   private readonly warned = new Set<string>()
@@ -248,7 +250,8 @@ export class EdgeSync {
       } else if (this.op !== undefined && !await this.finish(this.op)) {
         return true
       }
-      await this.removeEnded()
+      // An operation still pending (polled past operationWaitMs) ends the round: nothing else starts meanwhile.
+      if (!await this.removeEnded()) return true
       await this.addWanted()
       this.s.lastSyncAt = new Date(this.now()).toISOString()
       return true
@@ -301,6 +304,7 @@ export class EdgeSync {
    */
   private async readList (): Promise<void> {
     const seen = new Set<string>()
+    const foreign = new Set<string>()
     let cursor: string | undefined
     for (let p = 0; p < MAX_PAGES; p++) {
       const page = await this.call((signal) => this.api.page(cursor, PAGE_ITEMS, signal))
@@ -308,10 +312,13 @@ export class EdgeSync {
         const key = asKey(item.ip)
         const m = OURS.exec(item.comment)
         const known = this.listed.get(key)
-        if (known !== undefined) {
+        if (m === null) {
+          // Someone else's item (kept by hand): never taken over, never removed, never added over.
+          foreign.add(key)
+        } else if (known !== undefined) {
           known.id = item.id
           seen.add(key)
-        } else if (m !== null) {
+        } else {
           const until = Date.parse(m[1] as string)
           this.listed.set(key, { until: Number.isFinite(until) ? until : 0, id: item.id })
           seen.add(key)
@@ -323,17 +330,19 @@ export class EdgeSync {
         const gone: string[] = []
         for (const key of this.listed.keys()) if (!seen.has(key)) gone.push(key)
         for (const key of gone) this.listed.delete(key)
+        this.foreign = foreign
         await this.record(Array.from(this.listed), gone, undefined)
         return
       }
     }
   }
 
-  private async removeEnded (): Promise<void> {
+  /** Removes the keys whose block ended. False when an operation is still pending or failed: the round stops there. */
+  private async removeEnded (): Promise<boolean> {
     const now = this.now()
     let ended: string[] = []
     for (const [key, l] of this.listed) if (l.until <= now) ended.push(key)
-    if (ended.length === 0 || now < this.pausedUntil.remove) return
+    if (ended.length === 0 || now < this.pausedUntil.remove) return true
     // A want offered since may have extended the block: read the wants before removing.
     const wants = await this.coordinator.wanted(now, this.opts.maxItems * 2)
     const still = new Map<string, number>()
@@ -365,8 +374,9 @@ export class EdgeSync {
       const op: PendingOp = { id: opId, kind: 'remove', keys: chunk.map((k) => [k, 0]), at: this.now() }
       this.op = op
       await this.record([], [], op)
-      if (!await this.finish(op)) return
+      if (!await this.finish(op)) return false
     }
+    return true
   }
 
   private async addWanted (): Promise<void> {
@@ -377,6 +387,7 @@ export class EdgeSync {
     const extended: Array<[string, Listed]> = []
     for (const [key, until] of this.skipped) if (until <= now) this.skipped.delete(key)
     for (const w of wants) {
+      if (this.foreign.has(w.key)) continue
       const l = this.listed.get(w.key)
       if (l !== undefined) {
         if (w.until > l.until) {
@@ -434,6 +445,8 @@ export class EdgeSync {
         this.failedOps[op.kind]++
         this.pausedUntil[op.kind] = this.now() + backoffDelay(this.failedOps[op.kind], 60_000, 30 * 60_000)
         this.op = undefined
+        // Read the list again before the next try: an id removed by hand must not fail every removal after it.
+        this.fresh = true
         await this.record([], [], null)
         return false
       }
