@@ -302,7 +302,7 @@ export const optionTable = {
     }, { additionalProperties: false }),
     allowed: '{ cloudflare: { accountId, listId, apiToken?, includeShadow?, classes?, maxItems?, syncIntervalMs?, minListedMs?, baseUrl? } } with accountId and listId the 32 hex characters of Cloudflare\'s ids (a list\'s id, not its name), classes a non-empty array of rateLimit keys, maxItems an integer from 1 to 1000000, syncIntervalMs an integer of ms from 1000, minListedMs an integer of ms >= 0 and baseUrl an http(s) URL',
     hidden: true,
-    doc: 'Edge sync: every IP the limiter blocks (with `includeShadow: true`, also every IP marked `would_block` in shadow mode) is added to a Cloudflare account IP list, and removed when its block ends; IPv6 clients as their /64 or /48. `apiToken` falls back to `CLOUDFLARE_API_TOKEN`. Needs the `cloudflare` package (an optional peer). Off the request path; counted in `stats().edge`. See [edge sync](#edge-sync-blocked-ips-into-a-cloudflare-list).'
+    doc: '`{ cloudflare: { accountId, listId, apiToken?, includeShadow?, classes?, maxItems?, syncIntervalMs?, minListedMs?, baseUrl? } }`. Edge sync: every IP the limiter blocks (with `includeShadow: true`, also every IP marked `would_block` in shadow mode) is added to a Cloudflare account IP list, and removed when its block ends; IPv6 clients as their /64 or /48. `apiToken` falls back to `CLOUDFLARE_API_TOKEN`. Needs the `cloudflare` package (an optional peer). Off the request path; counted in `stats().edge`. See [edge sync](#edge-sync-blocked-ips-into-a-cloudflare-list).'
   },
   gzipLevel: {
     schema: Type.Integer({ minimum: 0, maximum: 9 }),

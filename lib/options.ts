@@ -290,6 +290,11 @@ function edgeProblems (errors: Iterable<{ keyword: string, instancePath: string,
     }
     let at: unknown = value
     for (const p of parts) at = (at as Record<string, unknown> | undefined)?.[p]
+    const last = parts.at(-1)
+    if (e.keyword === 'pattern' && (last === 'listId' || last === 'accountId')) {
+      out.push(`"${path}" must be the ${last === 'listId' ? 'list' : 'account'}'s id (32 hex characters), got ${show(at)}${last === 'listId' ? ', which looks like a list name; GET /accounts/{account_id}/rules/lists shows the id' : ''}`)
+      continue
+    }
     out.push(`"${path}" ${e.message}, got ${parts.at(-1) === 'apiToken' ? 'something else' : show(at)}`)
   }
   return `${out.join('; ')}: "edge" must be ${allowed}`

@@ -11,6 +11,10 @@ import { EdgeSync } from './sync'
 export { EdgeSync } from './sync'
 export type { EdgeSyncStats } from './sync'
 
+/** Process warning code of an edge sync that lists nothing (shadow mode without includeShadow, off mode, no limits). */
+export const EDGE_IDLE_WARNING = 'APPFIREWALL_EDGE_IDLE'
+let idleWarned = false
+
 /** How long a leader's lease lasts without renewal (ms): a dead leader is replaced after this. */
 const LEASE_FLOOR_MS = 30_000
 /** Timeout of one Lists API call (ms). */
@@ -38,7 +42,13 @@ export function createEdgeSync (edge: ResolvedEdge, options: ResolvedOptions, re
           ? 'enforceRateLimit is false (shadow mode) and edge.cloudflare.includeShadow is not set, so no block is listed'
           : undefined
   if (idle !== undefined) {
-    log.warn({}, `appfirewall: edge sync is configured but idle: ${idle}`)
+    const msg = `appfirewall: edge sync is configured but idle: ${idle}`
+    log.warn({}, msg)
+    // Fastify's logger is off by default, and a sync that lists nothing must not pass unseen.
+    if (!idleWarned) {
+      idleWarned = true
+      process.emitWarning(msg, { code: EDGE_IDLE_WARNING, type: 'AppFirewallWarning' })
+    }
     return undefined
   }
   const api = cloudflareListApi({ accountId: edge.accountId, listId: edge.listId, apiToken: edge.apiToken, baseUrl: edge.baseUrl, timeoutMs: CALL_TIMEOUT_MS }, loadCloudflareClient())
